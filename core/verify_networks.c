@@ -1,0 +1,7 @@
+/* verify_networks.c — the table of built-in networks for `orrery verify`.
+ * A model registers its runners here, under the official class name its
+ * fixtures carry in their `network` metadata. */
+#include "internal.h"
+#include "verify_networks.h"
+
+void orr_verify_register_builtin_networks(void) {}
