@@ -1,7 +1,10 @@
 /* verify_networks.c — the table of built-in networks for `orrery verify`.
  * A model registers its runners here, under the official class name its
- * fixtures carry in their `network` metadata. */
+ * fixtures carry in their `network` metadata (or the function in `call`). */
 #include "internal.h"
 #include "verify_networks.h"
 
-void orr_verify_register_builtin_networks(void) {}
+void orr_verify_register_builtin_networks(void) {
+    /* tokenizers */
+    /* diffusion */
+}

@@ -373,6 +373,16 @@ typedef enum orr_resize_mode {
 orr_status orr_resize(orr_tensor *out, const orr_tensor *x, orr_resize_mode mode, bool align_corners);
 
 /* ------------------------------------------------------------------------ */
+/* Cosmos tokenizers (core/models/tokenizer*.c)                               */
+
+/* end of tokenizers */
+
+/* ------------------------------------------------------------------------ */
+/* Diffusion world model: DiT, EDM, samplers (core/models/dit*.c, sample/)    */
+
+/* end of diffusion */
+
+/* ------------------------------------------------------------------------ */
 /* Verification against golden fixtures (orrery verify)                       */
 
 /* A named list of tensors a network run produces. */
