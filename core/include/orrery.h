@@ -19,9 +19,13 @@
 #ifndef ORRERY_H
 #define ORRERY_H
 
+/* The Lua binding preprocesses this header with ORR_FFI_CDEF defined:
+ * LuaJIT's FFI knows the standard integer types itself. */
+#ifndef ORR_FFI_CDEF
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -130,7 +134,8 @@ orr_status orr_arena_alloc(orr_arena *arena, size_t bytes, void **out);
 /* ------------------------------------------------------------------------ */
 /* Storage and tensors                                                        */
 
-#define ORR_MAX_DIMS 6
+/* An enum rather than a #define so that the Lua binding sees it too. */
+enum { ORR_MAX_DIMS = 6 };
 
 /* A refcounted block of bytes: owned, arena-backed, file-mapped or borrowed. */
 typedef struct orr_storage orr_storage;
