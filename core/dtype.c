@@ -38,20 +38,9 @@ orr_status orr_dtype_from_name(const char *name, orr_dtype *out) {
     return orr_error(ORR_ERR_FORMAT, "unknown dtype '%s'", name);
 }
 
-float orr_bf16_to_f32(uint16_t v) {
-    uint32_t bits = (uint32_t)v << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
+float orr_bf16_to_f32(uint16_t v) { return orr_bf16_bits_to_f32(v); }
 
-uint16_t orr_f32_to_bf16(float v) {
-    uint32_t bits;
-    memcpy(&bits, &v, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40); /* keep NaN a NaN */
-    bits += 0x7fffu + ((bits >> 16) & 1u); /* round to nearest even */
-    return (uint16_t)(bits >> 16);
-}
+uint16_t orr_f32_to_bf16(float v) { return orr_f32_to_bf16_bits(v); }
 
 float orr_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;

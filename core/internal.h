@@ -10,6 +10,26 @@
 #define ORR_PRINTF(f, a)
 #endif
 
+/* bf16 <-> f32 inline, for the hot conversion loops (the public
+ * orr_bf16_to_f32/orr_f32_to_bf16 are these). Round to nearest even; NaN
+ * stays NaN. */
+static inline float orr_bf16_bits_to_f32(uint16_t v) {
+    union {
+        uint32_t u;
+        float f;
+    } x = {(uint32_t)v << 16};
+    return x.f;
+}
+
+static inline uint16_t orr_f32_to_bf16_bits(float v) {
+    union {
+        float f;
+        uint32_t u;
+    } x = {v};
+    if ((x.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x.u >> 16) | 0x40);
+    return (uint16_t)((x.u + 0x7fffu + ((x.u >> 16) & 1u)) >> 16);
+}
+
 /* Records a message for orr_last_error() and returns `status`, so that
  * failures read `return orr_error(ORR_ERR_SHAPE, "linear: ...", ...);`. */
 orr_status orr_error(orr_status status, const char *fmt, ...) ORR_PRINTF(2, 3);

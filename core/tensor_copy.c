@@ -43,15 +43,19 @@ static void copy_row(char *dst, orr_dtype dt, int64_t ds, const char *src, orr_d
         memcpy(dst, src, (size_t)n * dsz);
     } else if (dt == st) {
         for (int64_t i = 0; i < n; i++) memcpy(dst + i * ds * (int64_t)dsz, src + i * ss * (int64_t)ssz, dsz);
+    } else if (dt == ORR_F32 && st == ORR_BF16 && ds == 1 && ss == 1) {
+        for (int64_t i = 0; i < n; i++) ((float *)dst)[i] = orr_bf16_bits_to_f32(((const uint16_t *)src)[i]);
+    } else if (dt == ORR_BF16 && st == ORR_F32 && ds == 1 && ss == 1) {
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = orr_f32_to_bf16_bits(((const float *)src)[i]);
     } else if (dt == ORR_F32 && st == ORR_BF16) {
         for (int64_t i = 0; i < n; i++)
-            ((float *)dst)[i * ds] = orr_bf16_to_f32(((const uint16_t *)src)[i * ss]);
+            ((float *)dst)[i * ds] = orr_bf16_bits_to_f32(((const uint16_t *)src)[i * ss]);
     } else if (dt == ORR_F32 && st == ORR_F16) {
         for (int64_t i = 0; i < n; i++)
             ((float *)dst)[i * ds] = orr_f16_to_f32(((const uint16_t *)src)[i * ss]);
     } else if (dt == ORR_BF16 && st == ORR_F32) {
         for (int64_t i = 0; i < n; i++)
-            ((uint16_t *)dst)[i * ds] = orr_f32_to_bf16(((const float *)src)[i * ss]);
+            ((uint16_t *)dst)[i * ds] = orr_f32_to_bf16_bits(((const float *)src)[i * ss]);
     } else {
         for (int64_t i = 0; i < n; i++)
             store(dst + i * ds * (int64_t)dsz, dt, load(src + i * ss * (int64_t)ssz, st));

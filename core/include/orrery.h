@@ -380,12 +380,401 @@ orr_status orr_resize(orr_tensor *out, const orr_tensor *x, orr_resize_mode mode
 /* ------------------------------------------------------------------------ */
 /* Cosmos tokenizers (core/models/tokenizer*.c)                               */
 
+/* The Cosmos-Tokenize1 autoencoders, number for number with the official
+ * networks: continuous video (CV: CausalContinuousVideoTokenizer), discrete
+ * video (DV: FSQ codes and indices), continuous and discrete image (CI, DI).
+ * Pixels are in [-1,1]: video [B,3,T,H,W], image [B,3,H,W]. */
+typedef struct orr_tokenizer orr_tokenizer;
+
+typedef enum orr_tokenizer_kind {
+    ORR_TOKENIZER_CV,
+    ORR_TOKENIZER_DV,
+    ORR_TOKENIZER_CI,
+    ORR_TOKENIZER_DI
+} orr_tokenizer_kind;
+
+/* Loads the official weights (keys encoder.*, decoder.*, quant_conv.*,
+ * post_quant_conv.*; bf16/f16 are widened to f32 once) from one file holding
+ * both halves (decoder_path NULL) or from separate encoder and decoder files.
+ * A file with only one half gives a tokenizer that can only do that half.
+ * config_json holds the official constructor arguments (the `config` of the
+ * golden fixtures, e.g. {"name": "CV", "channels": 128, ...}); NULL takes the
+ * `config` metadata of the files. Every tensor is checked against the config
+ * and the first missing or mis-shaped one is named. */
+orr_status orr_tokenizer_load(orr_tokenizer **out, const char *config_json, const char *path,
+                              const char *decoder_path);
+/* Both halves with random weights (PyTorch's default initialisation drawn
+ * from Philox `seed`), for benchmarks and demos. */
+orr_status orr_tokenizer_create_random(orr_tokenizer **out, const char *config_json, uint64_t seed);
+void orr_tokenizer_free(orr_tokenizer *tok);
+
+typedef struct orr_tokenizer_info {
+    orr_tokenizer_kind kind;
+    int pixel_channels;       /* 3 */
+    int latent_channels;      /* CV/CI latent channels; DV/DI code dimension (6) */
+    int spatial_compression;  /* 8 or 16 */
+    int temporal_compression; /* 4 or 8; 1 for images */
+    int64_t codebook_size;    /* DV/DI: product of the FSQ levels (64000); else 0 */
+    bool has_encoder, has_decoder;
+    int64_t n_params;         /* parameters loaded */
+} orr_tokenizer_info;
+void orr_tokenizer_get_info(const orr_tokenizer *tok, orr_tokenizer_info *out);
+
+/* The shape the encoder makes from a pixel shape, or the decoder from a
+ * latent shape (ndim 5 for video, 4 for image; the latent of DV/DI counts
+ * the code channels). Pixel sizes must be valid for the network as is:
+ * T = 1 + k*temporal_compression, H and W multiples of spatial_compression. */
+orr_status orr_tokenizer_latent_shape(const orr_tokenizer *tok, int ndim, const int64_t *pixel_shape,
+                                      int64_t *latent_shape);
+orr_status orr_tokenizer_pixel_shape(const orr_tokenizer *tok, int ndim, const int64_t *latent_shape,
+                                     int64_t *pixel_shape);
+
+/* The networks as the official encode / decode, on valid sizes only.
+ * encode: CV/CI write the latent [B,C,t,h,w] / [B,C,h,w] into `latent`;
+ * DV/DI write the FSQ codes (values in [-1,1]) into `latent` and the
+ * codebook indices [B,t,h,w] / [B,h,w] (any integer or float dtype) into
+ * `indices`; either may be NULL. decode: latent (CV/CI) or codes (DV/DI)
+ * to pixels; decode_indices: DV/DI indices to pixels. */
+orr_status orr_tokenizer_encode(orr_tokenizer *tok, orr_tensor *latent, orr_tensor *indices,
+                                const orr_tensor *pixels);
+orr_status orr_tokenizer_decode(orr_tokenizer *tok, orr_tensor *pixels, const orr_tensor *latent);
+orr_status orr_tokenizer_decode_indices(orr_tokenizer *tok, orr_tensor *pixels, const orr_tensor *indices);
+
+/* Inputs of any size, long videos and memory (tokenizer_pipeline.c). */
+typedef struct orr_tokenizer_params {
+    int temporal_window; /* frames per independent window (official CLI: 17); 0 = all at once */
+    int spatial_align;   /* pad H, W centred with black (-1) to a multiple of this, crop back
+                            after (official: 16; raised to a multiple of the compression) */
+    int temporal_align;  /* repeat the edge frames (centred) until T-1 is a multiple of this
+                            (official: 8; raised to a multiple of the compression) */
+    int tile;            /* decoder tiles: latent pixels per side (0 = chosen from memory_budget) */
+    int tile_overlap;    /* latent pixels shared by neighbouring tiles, blended linearly */
+    int64_t memory_budget; /* bytes the tiled decoder's activations may take (0 = no tiling) */
+    void *plan_report;   /* FILE* to print the memory plan to, or NULL */
+} orr_tokenizer_params;
+/* The official defaults: windows of 17 frames, aligns 16 and 8, no tiling,
+ * overlap 4 when tiling. */
+void orr_tokenizer_params_init(orr_tokenizer_params *p);
+
+/* The official CausalVideoTokenizer.forward (images: the image tokenizer's)
+ * on pixels of any size: windows of temporal_window frames, each padded,
+ * encoded, decoded and cropped back. out has the pixels' shape; its values
+ * are the decoder's floats, before the official conversion to uint8. */
+orr_status orr_tokenizer_autoencode(orr_tokenizer *tok, orr_tensor *out, const orr_tensor *pixels,
+                                    const orr_tokenizer_params *p);
+
+/* Decoding in spatial tiles of the latent, overlapping by tile_overlap and
+ * blended with linear ramps, so that a large video decodes within
+ * memory_budget (or with the given tile size). The tiles see no context
+ * beyond their edges, so the result differs from orr_tokenizer_decode
+ * near the seams; one tile covering everything is exact. */
+typedef struct orr_tokenizer_plan {
+    int64_t tile_h, tile_w;       /* latent pixels per tile */
+    int64_t tiles_y, tiles_x;
+    int64_t overlap;
+    int64_t peak_tile_bytes;      /* estimated activation peak of one tile */
+    int64_t output_bytes;         /* the f32 output plus the blend weights */
+    int64_t weight_bytes;
+} orr_tokenizer_plan;
+orr_status orr_tokenizer_plan_decode(const orr_tokenizer *tok, int ndim, const int64_t *latent_shape,
+                                     const orr_tokenizer_params *p, orr_tokenizer_plan *plan);
+orr_status orr_tokenizer_decode_tiled(orr_tokenizer *tok, orr_tensor *pixels, const orr_tensor *latent,
+                                      const orr_tokenizer_params *p);
+
+/* The diffusion models' latent normalisation (diffusion/module/
+ * pretrained_vae.py and DiffusionT2WModel.encode): out = (latent - mean) /
+ * std * sigma_data, mean and std per channel and latent frame. mean and std
+ * hold C*N values (the official mean_std.pt viewed as [C, N]); frame t of
+ * the latent [B,C,T,H,W] uses column t, so T <= N. denormalize is the
+ * inverse used before decoding: out = latent / sigma_data * std + mean. */
+orr_status orr_tokenizer_normalize_latent(orr_tensor *out, const orr_tensor *latent, const orr_tensor *mean,
+                                          const orr_tensor *std, float sigma_data);
+orr_status orr_tokenizer_denormalize_latent(orr_tensor *out, const orr_tensor *latent, const orr_tensor *mean,
+                                            const orr_tensor *std, float sigma_data);
+
 /* end of tokenizers */
 
 /* ------------------------------------------------------------------------ */
 /* Diffusion world model: DiT, EDM, samplers (core/models/dit*.c, sample/)    */
 
+/* A Cosmos-Predict1 diffusion transformer: GeneralDIT (Text2World) or
+ * VideoExtendGeneralDIT (Video2World, whose input has one more channel: the
+ * condition mask). The weights stay zero-copy views of the file they came
+ * from; bf16/f16 weights are widened on the fly and everything is computed
+ * in float32. One forward at a time per handle (it owns its activations). */
+typedef struct orr_dit orr_dit;
+
+/* `network` is the official class name, "GeneralDIT" or
+ * "VideoExtendGeneralDIT"; `config_json` holds its constructor arguments as a
+ * JSON object (the official net config; absent keys take the class's
+ * defaults, unknown keys are ignored). Weight keys are found with or without
+ * the "net." prefix of released checkpoints; "_extra_state" entries and the
+ * non-network keys of a checkpoint are never read. */
+orr_status orr_dit_load(orr_dit **out, const char *network, const char *config_json,
+                        const orr_safetensors *weights);
+/* The same network with random weights (normal, std 0.02, drawn from Philox
+ * `seed`; RMSNorm weights 1), for benchmarks and demos. */
+orr_status orr_dit_create_random(orr_dit **out, const char *network, const char *config_json, uint64_t seed);
+void orr_dit_free(orr_dit *dit);
+
+typedef struct orr_dit_info {
+    bool video_conditioned;     /* VideoExtendGeneralDIT */
+    int latent_channels;        /* channels of x (in_channels less the condition mask) */
+    int out_channels;
+    int model_channels, num_blocks, num_heads, head_dim;
+    int patch_spatial, patch_temporal;
+    int crossattn_channels;     /* width of the text embedding */
+    int max_t, max_h, max_w;    /* the largest latent the position tables cover */
+    int64_t parameters;         /* elements of all weights the network reads */
+} orr_dit_info;
+orr_status orr_dit_get_info(const orr_dit *dit, orr_dit_info *out);
+
+/* One forward's inputs, as the official forward takes them. */
+typedef struct orr_dit_inputs {
+    const orr_tensor *x;              /* [B, latent_channels, T, H, W]: the scaled input c_in*x */
+    const orr_tensor *timesteps;      /* [B]: c_noise = ln(sigma)/4 */
+    const orr_tensor *crossattn_emb;  /* [B, L, crossattn_channels]; not masked (zero slots attend) */
+    const orr_tensor *fps;            /* [B] (fps[0] scales the temporal RoPE); NULL for images (T = 1) */
+    const orr_tensor *padding_mask;   /* [B, 1, Hpx, Wpx], resized (nearest) to H, W; NULL = zeros */
+    const orr_tensor *condition_mask; /* Video2World only: [B, 1, T, H, W], 1 on conditioning frames */
+} orr_dit_inputs;
+
+/* out [B, out_channels, T, H, W]. `trace` (may be NULL) receives a copy of
+ * every stage under its official module name: "x_embedder",
+ * "extra_pos_embedder", "pos_embedder" (the RoPE angles), "t_embedder.0",
+ * "t_embedder.1", "affline_norm", "blocks.block<i>" (in the config's
+ * block_x_format) and "final_layer". A NaN or Inf gives ORR_ERR_NONFINITE
+ * with the sub-block where it first appeared. */
+struct orr_tensor_list; /* declared with `orrery verify` below */
+orr_status orr_dit_forward(orr_dit *dit, orr_tensor *out, const orr_dit_inputs *in, struct orr_tensor_list *trace);
+
+/* What the sampler conditions on. Text embeddings come precomputed (T5
+ * encoder output, B x L x 1024 for the released models) with the slots past
+ * each prompt's length zeroed, as the official code does. */
+typedef struct orr_diffusion_cond {
+    const orr_tensor *text;             /* [B, L, crossattn_channels] */
+    const orr_tensor *neg_text;         /* the negative prompt, same shape; NULL = zeros */
+    float fps;                          /* 24 */
+    const orr_tensor *padding_mask;     /* [B, 1, Hpx, Wpx] or NULL (zeros, as at inference) */
+    /* Video2World */
+    const orr_tensor *condition_latent; /* [B, C, T, H, W]: the encoded input frames from t = 0 */
+    int condition_frames;               /* latent frames conditioned on (1 for 1 input frame, 2 for 9); 1 */
+    float augment_sigma;                /* noise added to the condition; 0.001 */
+    const orr_tensor *augment_noise;    /* [B, C, T, H, W] unit noise for it, or NULL = from the seed */
+    bool input_frames_guidance;         /* false: the uncondition sees the frames too (official default) */
+} orr_diffusion_cond;
+void orr_diffusion_cond_init(orr_diffusion_cond *c);
+
+typedef enum orr_sampler_kind {
+    ORR_SAMPLER_EULER,    /* the official loop: diffusers' EDMEulerScheduler */
+    ORR_SAMPLER_HEUN,     /* EDM's 2nd-order Heun (Karras et al. algorithm 1) */
+    ORR_SAMPLER_RES_2AB,  /* RES multistep "2ab" of the official training code, float64 state */
+    ORR_SAMPLER_DPMPP_2M  /* DPM-Solver++(2M) */
+} orr_sampler_kind;
+
+typedef struct orr_sampler_progress {
+    int step, steps;          /* the step just finished (0-based) and their number */
+    double sigma, sigma_next;
+    double seconds_per_step;  /* mean over the steps so far */
+    double eta_seconds;
+} orr_sampler_progress;
+
+typedef void (*orr_progress_fn)(void *user, const orr_sampler_progress *progress);
+/* x0 [B, C, T, H, W]: the denoised estimate of `step` (valid during the call). */
+typedef void (*orr_preview_fn)(void *user, int step, const orr_tensor *x0);
+/* Polled between steps; true stops the run with ORR_ERR_CANCELLED. */
+typedef bool (*orr_cancel_fn)(void *user);
+/* Sigma i (0 <= i <= steps) of a schedule of `steps` steps. */
+typedef double (*orr_schedule_fn)(void *user, int i, int steps);
+/* The guidance scale of step i at `sigma`. */
+typedef double (*orr_guidance_fn)(void *user, int i, double sigma);
+
+typedef struct orr_sampler_params {
+    orr_sampler_kind kind;
+    int steps;                      /* 35 */
+    /* The schedule: Karras (rho) from sigma_max to sigma_min, then a final 0
+     * (RES: steps+1 Karras sigmas ending at sigma_min, as the official RES
+     * sampler). Or `sigmas` (steps+1 values), or `schedule`. The schedule must
+     * decrease strictly; when its last sigma is not 0 the sample is the
+     * denoised estimate at that sigma (one more network call, as RES does). */
+    double sigma_max, sigma_min, rho; /* 80, 0.0002 (RES: 0.002), 7 */
+    const double *sigmas;           /* NULL */
+    orr_schedule_fn schedule;       /* NULL */
+    void *schedule_user;
+    double sigma_data;              /* 0.5 */
+    /* Classifier-free guidance on the network output: F_c + g (F_c - F_u). */
+    double guidance;                /* 7 */
+    orr_guidance_fn guidance_fn;    /* per-step override; NULL */
+    void *guidance_user;
+    /* The start: x = init_latent + sigma_0 * noise when init_latent is set
+     * (video-to-video: lower sigma_max for less change), else noise times
+     * sqrt(sigma_0^2 + 1) (Euler, as diffusers' init_noise_sigma) or sigma_0. */
+    uint64_t seed;                  /* Philox seed of the noise; 0 */
+    const orr_tensor *init_noise;   /* [B, C, T, H, W] unit noise to use instead; NULL */
+    const orr_tensor *init_latent;  /* NULL */
+    /* Round the state, the network input and output and c_noise to bf16
+     * as the official bf16 inference does; false = float32 throughout. */
+    bool bf16;
+    orr_progress_fn progress;
+    void *progress_user;
+    orr_preview_fn preview;
+    int preview_every;              /* steps between previews; 1 */
+    void *preview_user;
+    orr_cancel_fn cancel;
+    void *cancel_user;
+} orr_sampler_params;
+
+/* The defaults of the official code for that sampler (the list above). */
+void orr_sampler_params_init(orr_sampler_params *p, orr_sampler_kind kind);
+/* The schedule p describes: steps+1 sigmas into `sigmas`, checked. */
+orr_status orr_sampler_sigmas(const orr_sampler_params *p, double *sigmas, int capacity);
+
+/* Samples a latent: out [B, C, T, H, W] (B, T, H, W from out's shape). */
+orr_status orr_dit_sample(orr_dit *dit, orr_tensor *out, const orr_diffusion_cond *cond,
+                          const orr_sampler_params *p);
+
 /* end of diffusion */
+
+/* ------------------------------------------------------------------------ */
+/* Media: PNG and video in and out (core/io/png.c, core/io/video*.c)          */
+
+/* An ordered list of text key/value pairs (UTF-8): PNG text chunks and
+ * video container metadata, where the generation parameters travel. */
+typedef struct orr_metadata orr_metadata;
+orr_status orr_metadata_create(orr_metadata **out);
+void orr_metadata_free(orr_metadata *m);
+/* Adds the pair, or replaces the value of an existing key in its place. */
+orr_status orr_metadata_set(orr_metadata *m, const char *key, const char *value);
+int64_t orr_metadata_count(const orr_metadata *m);
+const char *orr_metadata_key(const orr_metadata *m, int64_t index);
+const char *orr_metadata_value(const orr_metadata *m, int64_t index);
+/* NULL when the key is absent. */
+const char *orr_metadata_get(const orr_metadata *m, const char *key);
+
+/* PNG images are [H,W,C] tensors, C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA:
+ * u8 for 8-bit files, i32 holding 0..65535 for 16-bit ones (depth maps).
+ * Reading expands palettes and 1/2/4-bit gray to 8-bit (with an alpha
+ * channel when the file has transparency). Text chunks (tEXt, zTXt, iTXt)
+ * are added to `text`, which may be NULL. */
+orr_status orr_png_read(const char *path, orr_tensor **out, orr_metadata *text);
+/* The same from a buffer; `name` is used in error messages. */
+orr_status orr_png_read_memory(const void *data, size_t size, const char *name, orr_tensor **out,
+                               orr_metadata *text);
+/* image: u8 or i32 [H,W,C] or [H,W] (gray), any strides. Keys must be PNG
+ * keywords (1-79 printable ASCII characters, no leading, trailing or double
+ * spaces); ASCII values go in tEXt chunks, others in iTXt. Written to a
+ * temporary name and renamed. text may be NULL. */
+orr_status orr_png_write(const char *path, const orr_tensor *image, const orr_metadata *text);
+
+/* Frames in memory are u8 [T,H,W,C] (C = 3, RGB), as decoded; the Cosmos
+ * networks take float [C,T,H,W] in [-1,1]. These convert between the two:
+ * x = v/127.5 - 1 into a float out (any float dtype), and back
+ * v = round((x+1)*127.5) clamped to 0..255 into a u8 out (NaN or Inf is
+ * refused). Any strides on both sides. */
+orr_status orr_frames_to_model(orr_tensor *out, const orr_tensor *frames);
+orr_status orr_frames_from_model(orr_tensor *out, const orr_tensor *x);
+
+/* Frame-rate resampling along `dim` of any tensor (0 for [T,H,W,C], 1 for
+ * [C,T,H,W]): frame j of out shows the source frame nearest to time
+ * j/dst_fps; the last source frame repeats past the end. out's length along
+ * dim says how many frames to make. */
+orr_status orr_frames_resample(orr_tensor *out, const orr_tensor *frames, int dim, double src_fps,
+                               double dst_fps);
+/* out's frames spread evenly from the first source frame to the last
+ * (a target frame count for the same span). */
+orr_status orr_frames_spread(orr_tensor *out, const orr_tensor *frames, int dim);
+
+/* How frames meet a size with another aspect ratio. */
+typedef enum orr_fit {
+    ORR_FIT_COVER,  /* keep the aspect ratio, scale to cover, crop the centre */
+    ORR_FIT_STRETCH /* scale each axis on its own (Cosmos Video2World's input resize) */
+} orr_fit;
+/* Resizes u8 frames [T,H,W,C] (C 1, 3 or 4; or one [H,W,C] image) to out's
+ * H,W with swscale's bicubic filter (which low-passes when shrinking). */
+orr_status orr_frames_resize(orr_tensor *out, const orr_tensor *frames, orr_fit fit);
+
+typedef struct orr_video_info {
+    int64_t width, height;               /* of the frames as read */
+    int64_t source_width, source_height; /* as stored */
+    int64_t frames;                      /* counted from the stream */
+    double fps;
+    double duration; /* seconds: frames / fps */
+    char codec[32];  /* "h264", "vp9", "gif", "png", ... */
+    char format[64]; /* FFmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2" */
+} orr_video_info;
+
+typedef struct orr_video_read_params {
+    int64_t width, height; /* frame size to read at; 0,0 keeps the source's (default) */
+    orr_fit fit;           /* default ORR_FIT_COVER */
+    double default_fps;    /* rate of streams that store none (image sequences); default 24 */
+    /* orr_video_load only: */
+    int64_t start; /* first source frame; default 0 */
+    int64_t count; /* most frames to return; -1 = to the end (default) */
+    double fps;    /* resample to this rate; 0 keeps the source's (default) */
+} orr_video_read_params;
+void orr_video_read_params_init(orr_video_read_params *p);
+
+/* A decoding reader. Opens any container and codec FFmpeg reads (mp4, mov,
+ * mkv, webm, animated gif, ...) or an image sequence named by a printf
+ * pattern ("frames/%05d.png"). The stream is scanned once to count frames,
+ * and the first frame is decoded, so a truncated or undecodable file fails
+ * here. Frames with alpha are composited over white (as Cosmos reads
+ * them). params may be NULL (defaults). */
+typedef struct orr_video_reader orr_video_reader;
+orr_status orr_video_open(const char *path, const orr_video_read_params *params, orr_video_reader **out);
+/* The same over a buffer (copied); `name` is used in error messages. */
+orr_status orr_video_open_memory(const void *data, size_t size, const char *name,
+                                 const orr_video_read_params *params, orr_video_reader **out);
+void orr_video_close(orr_video_reader *r);
+void orr_video_get_info(const orr_video_reader *r, orr_video_info *out);
+/* Container metadata, plus the first frame's own (a PNG's text chunks).
+ * Owned by the reader. */
+const orr_metadata *orr_video_metadata(const orr_video_reader *r);
+/* Index of the frame the next read starts at. */
+int64_t orr_video_position(const orr_video_reader *r);
+/* Makes frame `index` the next one read; exact between key frames. */
+orr_status orr_video_seek(orr_video_reader *r, int64_t index);
+/* Decodes up to out's T frames into out, u8 [T,height,width,3] (any
+ * strides); *n_read gets the count, fewer than T at the end of the stream. */
+orr_status orr_video_read(orr_video_reader *r, orr_tensor *out, int64_t *n_read);
+/* Opens, reads params->count frames from params->start resampled to
+ * params->fps, and closes: a new u8 [T,H,W,3]. info (the frames returned,
+ * at their rate) and metadata (added to) may be NULL. */
+orr_status orr_video_load(const char *path, const orr_video_read_params *params, orr_tensor **frames,
+                          orr_video_info *info, orr_metadata *metadata);
+
+typedef struct orr_video_write_params {
+    double fps;         /* default 24 */
+    const char *codec;  /* an FFmpeg encoder name; NULL (default): libx264 when the container
+                           takes H.264 and FFmpeg has it, else the container's own default */
+    int crf;            /* quality of encoders with a CRF (libx264, libvpx): lower is better; default 18 */
+    int qscale;         /* quantiser of encoders without one (mpeg4): 1 (best)..31; default 2 */
+    const char *preset; /* libx264's speed preset; default "medium" */
+} orr_video_write_params;
+void orr_video_write_params_init(orr_video_write_params *p);
+
+/* An encoding writer. The container comes from the extension (.mp4, .mov,
+ * .mkv, .webm, .gif, ...); a printf pattern ending in .png ("out/%05d.png")
+ * writes a PNG sequence with the metadata in each image's text chunks. MP4
+ * and MOV keep arbitrary metadata keys; gif keeps none. Everything goes to
+ * temporary names renamed by finish, so a failed or unfinished writer
+ * leaves no file. metadata may be NULL; params may be NULL (defaults). */
+typedef struct orr_video_writer orr_video_writer;
+orr_status orr_video_writer_open(const char *path, int64_t width, int64_t height,
+                                 const orr_video_write_params *params, const orr_metadata *metadata,
+                                 orr_video_writer **out);
+/* Appends frames: u8 [T,H,W,3] or one [H,W,3], or a float tensor [3,T,H,W]
+ * in [-1,1]; any strides. */
+orr_status orr_video_writer_add(orr_video_writer *w, const orr_tensor *frames);
+/* Flushes the encoder and renames the result into place. */
+orr_status orr_video_writer_finish(orr_video_writer *w);
+/* Frees the writer; one not finished removes what it wrote. */
+void orr_video_writer_free(orr_video_writer *w);
+/* open + add + finish + free. */
+orr_status orr_video_save(const char *path, const orr_tensor *frames, const orr_video_write_params *params,
+                          const orr_metadata *metadata);
+
+/* end of media */
 
 /* ------------------------------------------------------------------------ */
 /* Verification against golden fixtures (orrery verify)                       */
