@@ -305,7 +305,7 @@ static orr_status parse_string(parser *p, const char **chars, size_t *len) {
         case 'r': out[n++] = '\r'; break;
         case 't': out[n++] = '\t'; break;
         case 'u': {
-            uint32_t cp;
+            uint32_t cp = 0;
             orr_status st = read_unicode_escape(p, escape_at, &cp);
             if (st) return st;
             /* Six raw bytes (or twelve for a pair) always cover the encoding. */

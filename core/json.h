@@ -32,7 +32,8 @@ typedef struct orr_json_limits {
     int max_depth;    /* deepest nesting of arrays and objects */
 } orr_json_limits;
 
-/* 256 MiB and depth 128. */
+/* 256 MiB and depth 128. Depths above 1000 are treated as 1000: the parser
+ * recurses once per level. */
 void orr_json_limits_init(orr_json_limits *limits);
 
 /* Parses exactly `size` bytes (no NUL needed) holding one JSON value with
@@ -63,9 +64,10 @@ const orr_json_value *orr_json_value_at(const orr_json_value *object, size_t i);
 bool orr_json_bool(const orr_json_value *v);
 /* The number as the nearest double; NaN when v is not a number. */
 double orr_json_number(const orr_json_value *v);
-/* The number as an int64 when it is exactly an integer in range (42, -7,
- * 4.0 and 1e3 are; 0.5, 1e19 and 2^53+1 written as 9007199254740993.0 are
- * not, since the double cannot say). false otherwise, or when v is not a number. */
+/* The number as an int64 when it is exactly an integer in range, decided on
+ * its digits rather than the rounded double: 42, -7, 4.0, 1e3 and
+ * 9007199254740993 are; 0.5, 1e19 and 1.00000000000000000001 are not.
+ * false otherwise, or when v is not a number. */
 bool orr_json_int64(const orr_json_value *v, int64_t *out);
 /* The decoded string (NUL-terminated, length in *len when not NULL); NULL
  * when v is not a string. */

@@ -432,15 +432,17 @@ orr_status orr_tokenizer_pixel_shape(const orr_tokenizer *tok, int ndim, const i
 /* The networks as the official encode / decode, on valid sizes only.
  * encode: CV/CI write the latent [B,C,t,h,w] / [B,C,h,w] into `latent`;
  * DV/DI write the FSQ codes (values in [-1,1]) into `latent` and the
- * codebook indices [B,t,h,w] / [B,h,w] (any integer or float dtype) into
+ * codebook indices [B,t,h,w] / [B,h,w] (any dtype that holds them) into
  * `indices`; either may be NULL. decode: latent (CV/CI) or codes (DV/DI)
- * to pixels; decode_indices: DV/DI indices to pixels. */
+ * to pixels; decode_indices: DV/DI indices (an integer dtype, each in
+ * [0, codebook_size)) to pixels. NaN/Inf inputs are refused, and a NaN/Inf
+ * appearing inside names the stage where it appeared. */
 orr_status orr_tokenizer_encode(orr_tokenizer *tok, orr_tensor *latent, orr_tensor *indices,
                                 const orr_tensor *pixels);
 orr_status orr_tokenizer_decode(orr_tokenizer *tok, orr_tensor *pixels, const orr_tensor *latent);
 orr_status orr_tokenizer_decode_indices(orr_tokenizer *tok, orr_tensor *pixels, const orr_tensor *indices);
 
-/* Inputs of any size, long videos and memory (tokenizer_pipeline.c). */
+/* Inputs of any size, long videos and memory (tokenizer_pipeline.c, tokenizer_tiles.c). */
 typedef struct orr_tokenizer_params {
     int temporal_window; /* frames per independent window (official CLI: 17); 0 = all at once */
     int spatial_align;   /* pad H, W centred with black (-1) to a multiple of this, crop back
@@ -554,6 +556,8 @@ orr_status orr_dit_forward(orr_dit *dit, orr_tensor *out, const orr_dit_inputs *
 typedef struct orr_diffusion_cond {
     const orr_tensor *text;             /* [B, L, crossattn_channels] */
     const orr_tensor *neg_text;         /* the negative prompt, same shape; NULL = zeros */
+    const int *text_lengths;            /* B prompt lengths: slots from there on are zeroed; NULL = as given */
+    const int *neg_text_lengths;        /* the same for neg_text */
     float fps;                          /* 24 */
     const orr_tensor *padding_mask;     /* [B, 1, Hpx, Wpx] or NULL (zeros, as at inference) */
     /* Video2World */
@@ -633,13 +637,48 @@ orr_status orr_sampler_sigmas(const orr_sampler_params *p, double *sigmas, int c
 orr_status orr_dit_sample(orr_dit *dit, orr_tensor *out, const orr_diffusion_cond *cond,
                           const orr_sampler_params *p);
 
+/* Text2World and Video2World as the official world_generation_pipeline.py
+ * runs them, from precomputed text embeddings: latent noise -> sampler ->
+ * tokenizer decode; Video2World first encodes the last `input_frames`
+ * frames of the input, placed at t = 0 and padded with zeros (mid-grey) to
+ * the video's length, into the condition latent. */
+typedef struct orr_world_params {
+    int frames;                     /* 121 */
+    int height, width;              /* 704, 1280 */
+    int input_frames;               /* Video2World: 1 + k * temporal compression (1 or 9); 1 */
+    /* The tokenizer's latent statistics (mean_std.pt: C*N values each, see
+     * orr_tokenizer_normalize_latent); NULL = mean 0, std 1. */
+    const orr_tensor *latent_mean, *latent_std;
+    /* fps (24), augment_sigma, augment_noise, input_frames_guidance; the
+     * pipeline sets the text and condition fields from its arguments */
+    orr_diffusion_cond cond;
+    orr_sampler_params sampler;     /* the official Euler loop; seed 1 */
+} orr_world_params;
+void orr_world_params_init(orr_world_params *p);
+
+typedef struct orr_world_timings {
+    double encode_seconds;  /* input frames to the condition latent (Video2World) */
+    double sample_seconds;
+    double decode_seconds;
+} orr_world_timings;
+
+/* video [B, 3, frames, height, width]: a u8 tensor receives the official
+ * uint8(255 * clamp(1 + x, 0, 2) / 2) (truncating), a float tensor the
+ * decoder's values. text, neg_text (may be NULL) [B, L, crossattn_channels].
+ * input: Video2World frames [B, 3, Tin, height, width] in [-1, 1] (the
+ * official reading is x/128 - 1), NULL for Text2World. timings may be NULL. */
+orr_status orr_world_generate(orr_dit *dit, orr_tokenizer *tok, orr_tensor *video, const orr_tensor *text,
+                              const orr_tensor *neg_text, const orr_tensor *input, const orr_world_params *p,
+                              orr_world_timings *timings);
+
 /* end of diffusion */
 
 /* ------------------------------------------------------------------------ */
 /* Media: PNG and video in and out (core/io/png.c, core/io/video*.c)          */
 
 /* An ordered list of text key/value pairs (UTF-8): PNG text chunks and
- * video container metadata, where the generation parameters travel. */
+ * video container metadata, where the generation parameters travel. Keys
+ * compare without regard to ASCII case (Matroska upper-cases them). */
 typedef struct orr_metadata orr_metadata;
 orr_status orr_metadata_create(orr_metadata **out);
 void orr_metadata_free(orr_metadata *m);
@@ -775,6 +814,97 @@ orr_status orr_video_save(const char *path, const orr_tensor *frames, const orr_
                           const orr_metadata *metadata);
 
 /* end of media */
+
+/* ------------------------------------------------------------------------ */
+/* Official checkpoints: PyTorch zip, TorchScript, registry (core/io/torch*.c) */
+
+/* A read-only set of named tensors from a weights file orrery did not write:
+ * a torch.save zip (model.pt, mean_std.pt, iter_*.pt), a TorchScript
+ * archive (encoder.jit, decoder.jit) or a safetensors file (diffusers
+ * weights), told apart by their bytes, never by the file name. The file is
+ * mapped; tensors are zero-copy views of it with the strides the file gives
+ * them (a copy only where a record is misaligned for its dtype), and they
+ * stay valid after orr_ckpt_close.
+ *
+ * Names: a torch.save file gives its state-dict keys, nested dicts joined
+ * with '/' ("ema/net.x_embedder.proj.1.weight"), tuple and list items by
+ * index ("0", "1" in mean_std.pt); a bare tensor is called "tensor". A
+ * TorchScript archive gives the keys of torch.jit.load(f).state_dict(): the
+ * dotted attribute path of every tensor in its module tree. Transformer-
+ * Engine `_extra_state` entries saved as io.BytesIO become u8 [n] tensors of
+ * their bytes. Values that are not tensors (numbers, strings, None) are
+ * skipped.
+ *
+ * Nothing in the file is executed: its pickle is read by an interpreter of
+ * data opcodes that knows only the globals a state dict uses (tensor and
+ * parameter rebuilds, OrderedDict, the typed storages, BytesIO and its
+ * latin-1 bytes, TorchScript module classes) and refuses anything else
+ * with ORR_ERR_FORMAT naming the opcode or global and its byte offset. Every
+ * storage record must hold exactly its declared size and every view must
+ * lie inside its storage. */
+typedef struct orr_checkpoint orr_checkpoint;
+
+typedef enum orr_checkpoint_format {
+    ORR_CKPT_TORCH,       /* torch.save (PyTorch >= 1.6 zip) */
+    ORR_CKPT_TORCHSCRIPT, /* torch.jit.save */
+    ORR_CKPT_SAFETENSORS
+} orr_checkpoint_format;
+
+orr_status orr_ckpt_open(const char *path, orr_checkpoint **out);
+/* The same over a buffer (copied); `name` is used in error messages. */
+orr_status orr_ckpt_open_memory(const void *data, size_t size, const char *name, orr_checkpoint **out);
+void orr_ckpt_close(orr_checkpoint *ckpt);
+
+orr_checkpoint_format orr_ckpt_format(const orr_checkpoint *ckpt);
+const char *orr_ckpt_path(const orr_checkpoint *ckpt);
+int64_t orr_ckpt_count(const orr_checkpoint *ckpt);
+/* Tensor names in file order (the pickle's; safetensors: by data offset). */
+const char *orr_ckpt_name(const orr_checkpoint *ckpt, int64_t index);
+bool orr_ckpt_has(const orr_checkpoint *ckpt, const char *name);
+/* Dtype and shape; ORR_ERR_NOT_FOUND if absent. */
+orr_status orr_ckpt_info(const orr_checkpoint *ckpt, const char *name, orr_dtype *dtype, int *ndim,
+                         int64_t shape[ORR_MAX_DIMS]);
+/* A new view of the named tensor. */
+orr_status orr_ckpt_get(const orr_checkpoint *ckpt, const char *name, orr_tensor **out);
+/* Facts about the file: "format" ("torch", "torchscript", "safetensors"),
+ * "archive_prefix" (the zip's root folder), "archive_version" (its version
+ * record), and a safetensors file's own metadata. */
+int64_t orr_ckpt_metadata_count(const orr_checkpoint *ckpt);
+const char *orr_ckpt_metadata_key(const orr_checkpoint *ckpt, int64_t index);
+/* NULL when the key is absent. */
+const char *orr_ckpt_metadata(const orr_checkpoint *ckpt, const char *key);
+
+/* Name layouts of other tools, mapped to the official names orrery's
+ * loaders read (core/models/diffusers_names.c). */
+typedef enum orr_name_map {
+    ORR_NAMES_AUTO,          /* a diffusers layout when the names show one, else as they are */
+    ORR_NAMES_OFFICIAL,      /* as they are */
+    ORR_NAMES_DIFFUSERS_DIT, /* diffusers CosmosTransformer3DModel (Cosmos-1.0 DiT) -> "net.*" */
+    ORR_NAMES_DIFFUSERS_VAE  /* diffusers AutoencoderKLCosmos -> the tokenizer's encoder.* / decoder.* */
+} orr_name_map;
+
+/* The official name of the tensor called `name` in layout `map` (not
+ * AUTO), into buf. ORR_ERR_NOT_FOUND when the layout has no such tensor. */
+orr_status orr_name_map_apply(orr_name_map map, const char *name, char *buf, size_t size);
+/* The layout a file's names are in (never AUTO). */
+orr_name_map orr_name_map_detect(const orr_checkpoint *ckpt);
+
+typedef struct orr_convert_params {
+    bool bf16;          /* f32, f64 and f16 tensors are written as bf16, integers kept; default false */
+    bool extra_state;   /* also write "_extra_state" entries (opaque TransformerEngine state); default false */
+    const char *prefix; /* only tensors named prefix..., written without it ("ema/"); default NULL: all */
+    orr_name_map names; /* default ORR_NAMES_AUTO */
+} orr_convert_params;
+void orr_convert_params_init(orr_convert_params *p);
+
+/* `orrery convert`: writes the tensors of any file orr_ckpt_open reads to
+ * out_path as orrery's safetensors (contiguous, renamed, in file order by element size)
+ * with metadata "source_file", "source_format" and "archive_prefix". Tensors
+ * kept in their dtype stream from the mapped input; converted ones are held
+ * in memory until the file is written. p may be NULL (defaults). */
+orr_status orr_ckpt_convert(const char *in_path, const char *out_path, const orr_convert_params *p);
+
+/* end of checkpoints */
 
 /* ------------------------------------------------------------------------ */
 /* Verification against golden fixtures (orrery verify)                       */

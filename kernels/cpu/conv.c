@@ -1,0 +1,246 @@
+/* cpu/conv.c — convolution as sgemm. Per batch item and group the output
+ * [cout_g, P] (P = output positions) is W [cout_g, K] times the im2col
+ * matrix [K, P] (K = cin_g * kt * kh * kw). The im2col matrix is built one
+ * tile of positions at a time into a bounded per-thread buffer, so memory
+ * stays at a few MiB whatever the video size, and the tile is still warm in
+ * cache when sgemm packs it. A 1x1x1 conv with stride 1 and no padding needs
+ * no im2col at all: x itself is the [K, P] operand.
+ *
+ * Threading as in cpu/linear.c: tiles (and, for small P, slices of the
+ * output channels) are blocks that the pool's threads take from a shared
+ * counter; each builds its im2col tile and runs a single-threaded sgemm. */
+#include <cblas.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "conv.h"
+
+/* A thread's im2col tile stays within COL_BYTES (L2) unless that would make
+ * it narrower than MIN_TILE positions, where sgemm loses efficiency. Tiles
+ * are cut down to MIN_SPLIT_TILE and output channels to MIN_SPLIT_CHANNELS
+ * only to give every thread two blocks. */
+#define COL_BYTES (1024 * 1024)
+#define MIN_TILE 256
+#define POINTWISE_TILE 2048
+#define MIN_SPLIT_TILE 64
+#define MIN_SPLIT_CHANNELS 32
+/* Convolutions under this many flops run on the calling thread. */
+#define SERIAL_FLOPS (1 << 21)
+
+static int64_t ceil_div_signed(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+typedef struct conv_job {
+    const orr_conv_shape *s;
+    const float *x, *w, *b;
+    float *y;
+    bool pointwise;
+    int64_t k_rows;     /* K of one group */
+    int64_t positions;  /* P = out[0] * out[1] * out[2] */
+    int64_t cout_g, cin_g;
+    int64_t tile, tiles, co_block, co_blocks, tasks, slots;
+    atomic_llong next;
+    float *cols;        /* one im2col tile per slot */
+} conv_job;
+
+/* The block a thread works on: one tile of positions of one (batch item,
+ * group), for output channels [co0, co0 + co_n) of the group. */
+typedef struct conv_block {
+    const float *x; /* first input channel of the group */
+    float *y;       /* first output channel of the group */
+    int64_t item, p0, width, co0, co_n;
+} conv_block;
+
+/* Row r of the im2col tile: input channel ci at kernel tap (kt, kh, kw),
+ * one value per output position in [p0, p0 + width). */
+static void im2col_row(const conv_job *j, const conv_block *blk, int64_t r, float *dst) {
+    const orr_conv_shape *s = j->s;
+    const int64_t *k = s->kernel, *st = s->stride, *d = s->dilation, *pad = s->padding;
+    int64_t kw = r % k[2], kh = r / k[2] % k[1], kt = r / (k[1] * k[2]) % k[0], ci = r / (k[0] * k[1] * k[2]);
+    const float *xc = blk->x + ci * s->x_stride[1];
+    int64_t p = blk->p0, end = blk->p0 + blk->width;
+    int64_t ot = p / (s->out[1] * s->out[2]), oh = p / s->out[2] % s->out[1], ow = p % s->out[2];
+    int64_t w_off = kw * d[2] - pad[2];
+    while (p < end) {
+        int64_t len = end - p < s->out[2] - ow ? end - p : s->out[2] - ow;
+        int64_t tc = ot * st[0] + kt * d[0] - pad[0]; /* frame of the causally extended input */
+        int64_t hi = oh * st[1] + kh * d[1] - pad[1];
+        if (tc < 0 || tc >= s->in[0] + s->causal_pad || hi < 0 || hi >= s->in[1]) {
+            memset(dst, 0, (size_t)len * sizeof(float));
+        } else {
+            int64_t frame = tc < s->causal_pad ? 0 : tc - s->causal_pad;
+            const float *src = xc + (frame * s->in[1] + hi) * s->in[2];
+            /* positions whose input column (ow + i) * stride + w_off lies in [0, W) */
+            int64_t lo = clamp(ceil_div_signed(-w_off, st[2]) - ow, 0, len);
+            int64_t up = clamp(ceil_div_signed(s->in[2] - w_off, st[2]) - ow, lo, len);
+            memset(dst, 0, (size_t)lo * sizeof(float));
+            if (st[2] == 1) {
+                memcpy(dst + lo, src + ow + lo + w_off, (size_t)(up - lo) * sizeof(float));
+            } else {
+                const float *from = src + (ow + lo) * st[2] + w_off;
+                for (int64_t i = lo; i < up; i++, from += st[2]) dst[i] = *from;
+            }
+            memset(dst + up, 0, (size_t)(len - up) * sizeof(float));
+        }
+        dst += len;
+        p += len;
+        ow += len;
+        if (ow == s->out[2]) {
+            ow = 0;
+            if (++oh == s->out[1]) {
+                oh = 0;
+                ot++;
+            }
+        }
+    }
+}
+
+static conv_block block_of(const conv_job *j, int64_t task) {
+    conv_block blk;
+    int64_t per_item = j->tiles * j->co_blocks;
+    blk.item = task / per_item;
+    int64_t n = blk.item / j->s->groups, g = blk.item % j->s->groups;
+    blk.x = j->x + n * j->s->x_stride[0] + g * j->cin_g * j->s->x_stride[1];
+    blk.y = j->y + n * j->s->y_stride[0] + g * j->cout_g * j->s->y_stride[1];
+    /* tiles vary fastest: threads taking consecutive blocks of a split
+     * channel range tend to find their tile already built */
+    blk.p0 = task % j->tiles * j->tile;
+    blk.width = j->positions - blk.p0 < j->tile ? j->positions - blk.p0 : j->tile;
+    blk.co0 = task % per_item / j->tiles * j->co_block;
+    blk.co_n = j->cout_g - blk.co0 < j->co_block ? j->cout_g - blk.co0 : j->co_block;
+    return blk;
+}
+
+/* Builds the block's im2col tile into `col` unless the tile there is the
+ * one it needs already (`built` remembers the last), then multiplies. */
+static void conv_run_block(const conv_job *j, const conv_block *blk, float *col, int64_t *built) {
+    const float *operand = blk->x + blk->p0;
+    int64_t ld = j->s->x_stride[1];
+    if (!j->pointwise) {
+        int64_t key = blk->item * j->tiles + blk->p0 / j->tile;
+        if (*built != key) {
+            for (int64_t r = 0; r < j->k_rows; r++) im2col_row(j, blk, r, col + r * blk->width);
+            *built = key;
+        }
+        operand = col;
+        ld = blk->width;
+    }
+    int64_t ldy = j->s->y_stride[1];
+    float *y = blk->y + blk->co0 * ldy + blk->p0;
+    if (j->b) {
+        const float *bias = j->b + blk->item % j->s->groups * j->cout_g + blk->co0;
+        for (int64_t co = 0; co < blk->co_n; co++)
+            for (int64_t i = 0; i < blk->width; i++) y[co * ldy + i] = bias[co];
+    }
+    int64_t g = blk->item % j->s->groups;
+    const float *w = j->w + (g * j->cout_g + blk->co0) * j->k_rows;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)blk->co_n, (int)blk->width, (int)j->k_rows, 1.0f, w,
+                (int)j->k_rows, operand, (int)ld, j->b ? 1.0f : 0.0f, y, (int)ldy);
+}
+
+static void conv_slots(void *user, int64_t begin, int64_t end) {
+    conv_job *j = user;
+    float *col = j->pointwise ? NULL : j->cols + begin * j->k_rows * j->tile;
+    int64_t built = -1;
+    for (int64_t task; (task = atomic_fetch_add(&j->next, 1)) < j->tasks;) {
+        conv_block blk = block_of(j, task);
+        conv_run_block(j, &blk, col, &built);
+    }
+}
+
+static bool is_pointwise(const orr_conv_shape *s) {
+    for (int a = 0; a < 3; a++)
+        if (s->kernel[a] != 1 || s->stride[a] != 1 || s->padding[a] != 0) return false;
+    return s->causal_pad == 0;
+}
+
+/* Tiles as wide as the scratch budget allows, then cut (tiles first, then
+ * output channels) until every thread has two blocks. */
+static void plan_blocks(conv_job *j) {
+    int64_t items = j->s->batch * j->s->groups;
+    int64_t threads = orr_get_num_threads();
+    double flops = 2.0 * (double)items * (double)j->cout_g * (double)j->positions * (double)j->k_rows;
+    int64_t want = flops < SERIAL_FLOPS || threads == 1 ? 1 : 2 * threads;
+    int64_t cap = j->pointwise ? POINTWISE_TILE : COL_BYTES / ((int64_t)sizeof(float) * j->k_rows);
+    cap = cap < MIN_TILE ? MIN_TILE : cap;
+    int64_t tiles = (j->positions + cap - 1) / cap, co_blocks = 1;
+    while (items * tiles * co_blocks < want) {
+        if ((j->positions + tiles - 1) / tiles >= 2 * MIN_SPLIT_TILE)
+            tiles++;
+        else if ((j->cout_g + co_blocks - 1) / co_blocks >= 2 * MIN_SPLIT_CHANNELS)
+            co_blocks++;
+        else
+            break;
+    }
+    j->tile = ((j->positions + tiles - 1) / tiles + 15) / 16 * 16;
+    j->tiles = (j->positions + j->tile - 1) / j->tile;
+    j->co_block = (j->cout_g + co_blocks - 1) / co_blocks;
+    j->co_blocks = (j->cout_g + j->co_block - 1) / j->co_block;
+    j->tasks = items * j->tiles * j->co_blocks;
+    j->slots = want == 1 ? 1 : j->tasks < threads ? j->tasks : threads;
+}
+
+orr_status orr_cpu_conv3d(float *y, const float *x, const float *w, const float *b, const orr_conv_shape *s) {
+    conv_job j = {.s = s, .x = x, .w = w, .b = b, .y = y, .pointwise = is_pointwise(s)};
+    j.cin_g = s->in_channels / s->groups;
+    j.cout_g = s->out_channels / s->groups;
+    j.k_rows = j.cin_g * s->kernel[0] * s->kernel[1] * s->kernel[2];
+    j.positions = s->out[0] * s->out[1] * s->out[2];
+    if (s->batch <= 0 || j.cout_g <= 0 || j.positions <= 0) return ORR_OK;
+    if (j.k_rows == 0) {
+        for (int64_t n = 0; n < s->batch; n++)
+            for (int64_t co = 0; co < s->out_channels; co++)
+                for (int64_t p = 0; p < j.positions; p++)
+                    y[n * s->y_stride[0] + co * s->y_stride[1] + p] = b ? b[co] : 0.0f;
+        return ORR_OK;
+    }
+    plan_blocks(&j);
+    atomic_init(&j.next, 0);
+    size_t bytes = 0;
+    if (!j.pointwise) {
+        bytes = (size_t)(j.slots * j.k_rows * j.tile) * sizeof(float);
+        orr_status st = orr_mem_alloc(ORR_CPU, bytes, (void **)&j.cols);
+        if (st) return st;
+    }
+    orr_parallel_for(j.slots, conv_slots, &j);
+    if (j.cols) orr_mem_free(ORR_CPU, j.cols, bytes);
+    return ORR_OK;
+}
+
+/* ---- avg_pool3d -------------------------------------------------------------- */
+
+typedef struct pool_job {
+    float *y;
+    const float *x;
+    const int64_t *in, *kernel, *stride, *out;
+} pool_job;
+
+/* Output rows (plane, ot, oh) in [begin, end). */
+static void pool_rows(void *user, int64_t begin, int64_t end) {
+    const pool_job *j = user;
+    const int64_t *in = j->in, *k = j->kernel, *st = j->stride, *out = j->out;
+    float scale = 1.0f / (float)(k[0] * k[1] * k[2]);
+    for (int64_t r = begin; r < end; r++) {
+        int64_t oh = r % out[1], ot = r / out[1] % out[0], plane = r / (out[0] * out[1]);
+        float *dst = j->y + r * out[2];
+        for (int64_t ow = 0; ow < out[2]; ow++) dst[ow] = 0.0f;
+        for (int64_t kt = 0; kt < k[0]; kt++)
+            for (int64_t kh = 0; kh < k[1]; kh++) {
+                const float *src = j->x + ((plane * in[0] + ot * st[0] + kt) * in[1] + oh * st[1] + kh) * in[2];
+                for (int64_t ow = 0; ow < out[2]; ow++) {
+                    const float *win = src + ow * st[2];
+                    float sum = 0.0f;
+                    for (int64_t kw = 0; kw < k[2]; kw++) sum += win[kw];
+                    dst[ow] += sum;
+                }
+            }
+        for (int64_t ow = 0; ow < out[2]; ow++) dst[ow] *= scale;
+    }
+}
+
+void orr_cpu_avg_pool3d(float *y, const float *x, int64_t planes, const int64_t in[3], const int64_t kernel[3],
+                        const int64_t stride[3], const int64_t out[3]) {
+    pool_job job = {y, x, in, kernel, stride, out};
+    orr_parallel_for(planes * out[0] * out[1], pool_rows, &job);
+}
