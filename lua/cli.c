@@ -19,6 +19,8 @@ static const char *usage =
     "commands:\n"
     "  verify DIR...   run golden fixtures (weights/inputs/outputs.safetensors) and compare\n"
     "  networks        list the networks `verify` can run\n"
+    "  convert IN OUT  write a .pt, .jit or diffusers file as safetensors (official names)\n"
+    "  models [DIR]    list the released models; check a checkpoints folder\n"
     "  help [COMMAND]  show help\n"
     "\n"
     "options for every command:\n"
@@ -70,6 +72,98 @@ static int cmd_verify(int argc, char **argv) {
     }
     if (dirs > 1) printf("%d of %d fixtures passed\n", dirs - failed, dirs);
     return failed ? 1 : 0;
+}
+
+static const char *convert_usage =
+    "usage: orrery convert [--bf16] [--extra-state] [--prefix P] [--names auto|official|diffusers-dit|diffusers-vae]\n"
+    "                      IN OUT\n"
+    "\n"
+    "Writes the tensors of IN (a torch.save .pt, a TorchScript .jit, or safetensors such as\n"
+    "diffusers weights) to OUT as safetensors under the official names; nothing in IN is\n"
+    "executed. --bf16 stores floating-point tensors as bf16; --extra-state keeps the\n"
+    "TransformerEngine _extra_state entries; --prefix P keeps only the tensors named P...,\n"
+    "without P (--prefix ema/ for a {model, ema} training checkpoint); --names picks the\n"
+    "layout of IN's names (default: detected).\n";
+
+static int cmd_convert(int argc, char **argv) {
+    static const char *const layouts[] = {"auto", "official", "diffusers-dit", "diffusers-vae"};
+    orr_convert_params p;
+    orr_convert_params_init(&p);
+    const char *paths[2];
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--bf16") == 0) {
+            p.bf16 = true;
+        } else if (strcmp(argv[i], "--extra-state") == 0) {
+            p.extra_state = true;
+        } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
+            p.prefix = argv[++i];
+        } else if (strcmp(argv[i], "--names") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            int k = 0;
+            while (k < 4 && strcmp(v, layouts[k]) != 0) k++;
+            if (k == 4) {
+                fprintf(stderr, "orrery convert: --names wants auto, official, diffusers-dit or diffusers-vae, not '%s'\n", v);
+                return 2;
+            }
+            p.names = (orr_name_map)k;
+        } else if (strcmp(argv[i], "--help") == 0) {
+            fputs(convert_usage, stdout);
+            return 0;
+        } else if (argv[i][0] == '-' || n == 2) {
+            fprintf(stderr, "orrery convert: unexpected '%s'\n%s", argv[i], convert_usage);
+            return 2;
+        } else {
+            paths[n++] = argv[i];
+        }
+    }
+    if (n != 2) {
+        fputs(convert_usage, stderr);
+        return 2;
+    }
+    orr_safetensors *st;
+    if (orr_ckpt_convert(paths[0], paths[1], &p) != ORR_OK || orr_st_open(paths[1], &st) != ORR_OK) {
+        fprintf(stderr, "orrery convert: %s\n", orr_last_error());
+        return 1;
+    }
+    printf("%s: %lld tensors from %s (%s names)\n", paths[1], (long long)orr_st_count(st), paths[0],
+           orr_st_metadata(st, "source_names"));
+    orr_st_close(st);
+    return 0;
+}
+
+static const char *models_usage =
+    "usage: orrery models [DIR [NAME...]]\n"
+    "\n"
+    "Lists the released Cosmos models orrery knows. With DIR, a folder laid out like the\n"
+    "official checkpoints/ (DIR/<name>/<file> or DIR/nvidia/<name>/<file>), says which are\n"
+    "complete there; with NAMEs, checks those file by file: each file present, readable,\n"
+    "and holding the tensors its config implies. Exits 1 when a named model is incomplete.\n";
+
+static int cmd_models(int argc, char **argv) {
+    if (argc > 0 && strcmp(argv[0], "--help") == 0) {
+        fputs(models_usage, stdout);
+        return 0;
+    }
+    if (argc >= 2) {
+        int failed = 0;
+        for (int i = 1; i < argc; i++) failed += orr_model_check(argv[0], argv[i], stdout) != ORR_OK;
+        return failed ? 1 : 0;
+    }
+    for (int i = 0; i < orr_model_count(); i++) {
+        const orr_model_info *m = orr_model_at(i);
+        char params[32] = "", path[4096];
+        if (m->parameters)
+            snprintf(params, sizeof params, m->parameters >= 1000000000 ? "%.2f B" : "%.1f M",
+                     m->parameters / (m->parameters >= 1000000000 ? 1e9 : 1e6));
+        printf("%-34s %-15s %-32s %9s", m->name, m->kind, m->network, params);
+        if (argc == 1)
+            printf("  %s", orr_model_path(argv[0], m->name, m->files[0].name, path, sizeof path) != ORR_OK ? "absent"
+                           : orr_model_check(argv[0], m->name, NULL) == ORR_OK                          ? "complete"
+                                                                                                          : "incomplete");
+        putchar('\n');
+    }
+    return 0;
 }
 
 static int cmd_networks(void) {
@@ -154,8 +248,15 @@ int main(int argc, char **argv) {
     if (len > 4 && strcmp(cmd + len - 4, ".lua") == 0) return run_lua(cmd, NULL, argc - 2, argv + 2);
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 2, argv + 2);
     if (strcmp(cmd, "networks") == 0) return cmd_networks();
+    if (strcmp(cmd, "convert") == 0) return cmd_convert(argc - 2, argv + 2);
+    if (strcmp(cmd, "models") == 0) return cmd_models(argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0) {
-        fputs(argc > 2 && strcmp(argv[2], "verify") == 0 ? verify_usage : usage, stdout);
+        const char *topic = argc > 2 ? argv[2] : "";
+        fputs(strcmp(topic, "verify") == 0    ? verify_usage
+              : strcmp(topic, "convert") == 0 ? convert_usage
+              : strcmp(topic, "models") == 0  ? models_usage
+                                              : usage,
+              stdout);
         return 0;
     }
     fprintf(stderr, "orrery: unknown command '%s'\n%s", cmd, usage);

@@ -904,6 +904,40 @@ void orr_convert_params_init(orr_convert_params *p);
  * in memory until the file is written. p may be NULL (defaults). */
 orr_status orr_ckpt_convert(const char *in_path, const char *out_path, const orr_convert_params *p);
 
+/* The released Cosmos models (core/models/registry.c), by the folder name
+ * the official download scripts give them under checkpoints/. */
+typedef struct orr_model_file {
+    const char *name;  /* "model.pt", "encoder.jit", "mean_std.pt" */
+    const char *holds; /* what it is, for listings */
+    bool optional;     /* downloaded with the model but not needed to run it */
+} orr_model_file;
+
+typedef struct orr_model_info {
+    const char *name;        /* "Cosmos-Predict1-7B-Text2World" */
+    const char *kind;        /* "diffusion", "tokenizer", "transfer", "autoregressive" */
+    const char *network;     /* the official class ("GeneralDIT", "CausalContinuousVideoTokenizer") */
+    const char *config_json; /* its constructor arguments, as orr_dit_load / orr_tokenizer_load take them */
+    int64_t parameters;      /* elements of its official weights; 0 when not known */
+    const char *requires;    /* the model whose files the pipeline also needs (its tokenizer), or NULL */
+    int n_files;
+    const orr_model_file *files;
+} orr_model_info;
+
+int orr_model_count(void);
+const orr_model_info *orr_model_at(int index);
+/* NULL when unknown; "nvidia/<name>" is accepted too. */
+const orr_model_info *orr_model_find(const char *name);
+/* The path of a model's file in a directory laid out like the official
+ * checkpoints/ folder: <dir>/<name>/<file>, or <dir>/nvidia/<name>/<file>
+ * where only that exists (the Transfer1 scripts' layout). */
+orr_status orr_model_path(const char *checkpoints_dir, const char *name, const char *file, char *buf, size_t size);
+/* Checks that such a directory holds `name` and the model it requires:
+ * every needed file is present and opens, and holds the tensors the config
+ * implies with their shapes. Prints a line per file to `report` (a FILE*,
+ * may be NULL). ORR_ERR_NOT_FOUND names the first missing file or tensor,
+ * ORR_ERR_SHAPE a tensor of another shape. */
+orr_status orr_model_check(const char *checkpoints_dir, const char *name, void *report);
+
 /* end of checkpoints */
 
 /* ------------------------------------------------------------------------ */

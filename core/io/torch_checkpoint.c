@@ -444,7 +444,14 @@ orr_status orr_ckpt_open(const char *path, orr_checkpoint **out) {
         unmap_file(NULL, base, size);
         return st;
     }
-    return open_file(file, path, false, out);
+    /* Opening reads one local header per tensor, spread over the whole
+     * file: without read-ahead that is a page each, not a window each. */
+    madvise(base, size, MADV_RANDOM);
+    orr_storage_retain(file);
+    st = open_file(file, path, false, out);
+    madvise(base, size, MADV_NORMAL);
+    orr_storage_release(file);
+    return st;
 }
 
 orr_status orr_ckpt_open_memory(const void *data, size_t size, const char *name, orr_checkpoint **out) {

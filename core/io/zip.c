@@ -189,7 +189,6 @@ static orr_status read_directory(orr_zip *zip) {
         names += name_len + 1;
         e->flags = rd16(p + 8);
         e->method = rd16(p + 10);
-        e->crc32 = rd32(p + 16);
         e->compressed_size = rd32(p + 20);
         e->size = rd32(p + 24);
         uint64_t local = rd32(p + 42);

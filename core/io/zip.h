@@ -15,7 +15,6 @@ typedef struct orr_zip_entry {
     uint64_t data_offset;     /* where the entry's bytes start in the archive */
     uint64_t size;            /* uncompressed */
     uint64_t compressed_size; /* bytes at data_offset */
-    uint32_t crc32;
     uint16_t method;
     uint16_t flags;
 } orr_zip_entry;
