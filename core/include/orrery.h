@@ -361,7 +361,8 @@ orr_status orr_attention(orr_tensor *out, const orr_tensor *q, const orr_tensor 
 /* Haar wavelet patching as the Cosmos tokenizers do it (patch size p = 1,2,4,
  * ...): video x [B,C,T,H,W] -> [B,C*p^3,(T+p-1)/p,H/p,W/p] with frame 0
  * replicated p-1 times first; the inverse drops those frames again. The 2-D
- * form takes [B,C,H,W] -> [B,C*p^2,H/p,W/p]. */
+ * form takes [B,C,H,W] -> [B,C*p^2,H/p,W/p]. Sizes that are not multiples
+ * of p are reflect-padded at each level, which halves rounding up. */
 orr_status orr_haar3d_patch(orr_tensor *out, const orr_tensor *x, int p);
 orr_status orr_haar3d_unpatch(orr_tensor *out, const orr_tensor *x, int p);
 orr_status orr_haar2d_patch(orr_tensor *out, const orr_tensor *x, int p);
@@ -939,6 +940,154 @@ orr_status orr_model_path(const char *checkpoints_dir, const char *name, const c
 orr_status orr_model_check(const char *checkpoints_dir, const char *name, void *report);
 
 /* end of checkpoints */
+
+/* ------------------------------------------------------------------------ */
+/* Viewer (viewer/, SDL2)                                                     */
+
+/* A cheap look at a latent without the decoder: each output colour is
+ * sum_c matrix[j*C + c] * z_c over the channels standardised to zero mean
+ * and unit variance, then mapped from mean +- 2.5 std to 0..255. matrix
+ * (3 x C, row-major) may be NULL: channel c then feeds colour c % 3.
+ * latent [C,T,h,w] or [B,C,T,h,w] (batch 0 is shown), any dtype and
+ * strides; frames u8 [T,h,w,3]. */
+orr_status orr_latent_preview(orr_tensor *frames, const orr_tensor *latent, const float *matrix);
+
+/* A Text2World / Video2World generation (orr_world_generate) running on a
+ * worker thread, so that a viewer, a REPL or a script can watch it and
+ * cancel it. The job replaces the sampler's progress, preview and cancel
+ * callbacks with its own; params->sampler.schedule and guidance_fn (when
+ * set) run on the worker thread, so they must not be LuaJIT callbacks.
+ * The params and the sampler's `sigmas` are copied; dit, tok, video, text,
+ * neg_text, input and every tensor the params point to must stay alive
+ * until orr_world_job_free. */
+typedef struct orr_world_job orr_world_job;
+
+orr_status orr_world_job_start(orr_world_job **out, orr_dit *dit, orr_tokenizer *tok, orr_tensor *video,
+                               const orr_tensor *text, const orr_tensor *neg_text, const orr_tensor *input,
+                               const orr_world_params *p);
+
+typedef struct orr_world_job_state {
+    bool done;                     /* the worker has returned */
+    orr_status status;             /* its result, once done */
+    char error[256];               /* its message when status is not ORR_OK */
+    bool cancel_requested;
+    orr_sampler_progress progress; /* of the last step finished; progress.step is -1 before the first */
+    int64_t preview_version;       /* counts the previews made; 0 before the first */
+    int preview_step;              /* the step of the latest preview */
+    bool preview_decoded;          /* the latest preview is a full decode, not the projection */
+    double elapsed_seconds;        /* since the start (until done) */
+} orr_world_job_state;
+
+/* The job's state now, after waiting up to wait_seconds (0: no wait) for
+ * the next step or the end. */
+void orr_world_job_poll(orr_world_job *job, orr_world_job_state *out, double wait_seconds);
+/* Asks the sampler to stop before its next step (ORR_ERR_CANCELLED). */
+void orr_world_job_cancel(orr_world_job *job);
+/* Asks for the next preview to be a full tokenizer decode of the x0
+ * estimate (slower: the decode runs on the worker between steps). */
+void orr_world_job_request_decode(orr_world_job *job);
+/* A copy of the latest preview, u8 [T,H,W,3]: orr_latent_preview of the x0
+ * estimate (latent size), or its decoded frames after a decode request.
+ * ORR_ERR_NOT_FOUND before the first step. */
+orr_status orr_world_job_preview(orr_world_job *job, orr_tensor **frames);
+/* Waits for the worker and returns its status, with its message. */
+orr_status orr_world_job_wait(orr_world_job *job, orr_world_timings *timings);
+/* Cancels the run if it is still going, waits for it and frees the job. */
+void orr_world_job_free(orr_world_job *job);
+
+/* An SDL2 window playing videos in synchronised panes (side by side or in a
+ * grid), with overlays, a HUD, screenshots and live generation previews.
+ * The keys are listed in viewer/README.md and on `?` in the window. All
+ * calls come from the thread that opened it, and one viewer is open at a
+ * time. */
+typedef struct orr_viewer orr_viewer;
+
+typedef enum orr_viewer_layout {
+    ORR_LAYOUT_AUTO,   /* a row of up to 3 panes, else a grid */
+    ORR_LAYOUT_ROW,
+    ORR_LAYOUT_COLUMN,
+    ORR_LAYOUT_GRID
+} orr_viewer_layout;
+
+typedef struct orr_viewer_params {
+    const char *title;          /* window title; "orrery" */
+    int width, height;          /* window size; 0, 0 = from the panes, within the screen (default) */
+    bool fullscreen;            /* false */
+    bool loop;                  /* true */
+    double speed;               /* playback speed; 1 */
+    orr_viewer_layout layout;   /* AUTO */
+    const char *screenshot_dir; /* where the screenshot key writes PNGs; "." */
+    const char *script;         /* a key script (viewer/README.md) that orr_viewer_run plays first; NULL */
+} orr_viewer_params;
+void orr_viewer_params_init(orr_viewer_params *p);
+
+/* Opens the window (shown once the first update draws it). Without a
+ * display (no DISPLAY / WAYLAND_DISPLAY, or SDL cannot start its video)
+ * this is ORR_ERR_UNSUPPORTED with a message saying so: callers then go on
+ * without the viewer. p may be NULL (defaults). */
+orr_status orr_viewer_open(const orr_viewer_params *p, orr_viewer **out);
+void orr_viewer_close(orr_viewer *v);
+
+/* Panes, numbered from 0 in the order added; *index (may be NULL) gets the
+ * number. label may be NULL. frames: u8 [T,H,W,C] or [H,W,C] with C 1, 3 or
+ * 4, or float [C,T,H,W] / [1,C,T,H,W] in [-1,1] (the model's layout). A
+ * contiguous u8 RGB tensor is shared (its storage kept alive), anything
+ * else converted. fps <= 0 takes 24. */
+orr_status orr_viewer_add_frames(orr_viewer *v, const char *label, const orr_tensor *frames, double fps,
+                                 int *index);
+/* A video file or PNG sequence (anything orr_video_open reads), loaded
+ * whole; label NULL takes the file name. */
+orr_status orr_viewer_add_video(orr_viewer *v, const char *label, const char *path, int *index);
+/* |a - b| * gain of two earlier panes (per pixel, same frame size), with
+ * the frame's PSNR in its label. gain <= 0 takes 4. */
+orr_status orr_viewer_add_difference(orr_viewer *v, const char *label, int a, int b, float gain, int *index);
+/* Follows a running generation: the latest preview, the step, sigma,
+ * s/step and ETA; c cancels it, d asks for a full decode; when it has
+ * finished the pane shows the generated video. The job must outlive the
+ * viewer. */
+orr_status orr_viewer_add_job(orr_viewer *v, const char *label, orr_world_job *job, int *index);
+/* A weight map drawn as a heatmap over `pane` (replacing any it had):
+ * weights [T,H,W] or [H,W] of any dtype and size (stretched over the
+ * pane; T spread over the pane's frames). Colours run from vmin to vmax;
+ * vmin >= vmax takes the data's range. The value under the cursor shows in
+ * the HUD. */
+orr_status orr_viewer_set_overlay(orr_viewer *v, int pane, const orr_tensor *weights, float vmin, float vmax);
+
+/* Updates until the user closes the window (q, Esc or the close button),
+ * after playing params->script if one was given. */
+orr_status orr_viewer_run(orr_viewer *v);
+/* One turn: handles pending input, advances playback by `seconds`
+ * (negative: the wall-clock time since the last turn), draws and presents.
+ * *open (may be NULL) becomes false once the user closed the window. */
+orr_status orr_viewer_update(orr_viewer *v, double seconds, bool *open);
+/* One key script line, as a user would act: "key NAME" (SDL key names,
+ * with "shift+", "ctrl+" prefixes: "key space", "key shift+Right", "key ?"),
+ * "move X Y", "click X Y", "drag X0 Y0 X1 Y1", "wheel N", "wait N" (N
+ * updates of 1/60 s each), "screenshot PATH", "quit". Events go through
+ * SDL's queue and are handled on the next update. */
+orr_status orr_viewer_command(orr_viewer *v, const char *line);
+/* Writes what the window shows now to a PNG (RGB). */
+orr_status orr_viewer_screenshot(orr_viewer *v, const char *path);
+
+typedef struct orr_viewer_state {
+    bool open, playing, loop, fullscreen, help, overlays;
+    int64_t frame, frames;   /* the current frame of the timeline and its length */
+    double fps, time, speed, zoom, pan_x, pan_y;
+    int panes, width, height; /* pane count, window size in pixels */
+    orr_viewer_layout layout;
+    int cursor_pane;         /* the pane under the cursor, -1 for none */
+    double cursor_u, cursor_v; /* its position over that pane's image, 0..1 */
+    bool cursor_on_weight;   /* that pane has an overlay under the cursor */
+    double cursor_weight;    /* its value there */
+} orr_viewer_state;
+void orr_viewer_get_state(const orr_viewer *v, orr_viewer_state *out);
+/* Where pane's image lies in the window now (x, y, width, height in
+ * pixels, after zoom and pan; it may reach past the pane's cell). */
+orr_status orr_viewer_pane_rect(const orr_viewer *v, int pane, int rect[4]);
+/* Shows frame `frame` of the timeline (clamped), paused. */
+orr_status orr_viewer_seek(orr_viewer *v, int64_t frame);
+
+/* end of viewer */
 
 /* ------------------------------------------------------------------------ */
 /* Verification against golden fixtures (orrery verify)                       */

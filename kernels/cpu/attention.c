@@ -15,7 +15,7 @@
 #include "internal.h"
 
 enum {
-    Q_BLOCK = 64,   /* query rows per task */
+    Q_BLOCK = 128,  /* query rows per task (fewer when that leaves threads idle) */
     KV_BLOCK = 256, /* keys per step: the score block is Q_BLOCK x KV_BLOCK */
     LANES = 64,     /* independent partial sums: reductions vectorise and pipeline */
 };
@@ -246,14 +246,16 @@ orr_status orr_cpu_attention(float *out, const float *q, const float *k, const f
         .out = out, .q = q, .k = k, .v = v, .d = d, .mask = mask ? mask : &no_mask, .scale = scale,
         .causal = causal,
     };
+    /* big query blocks stream K and V fewer times; small ones make more tasks */
+    int64_t threads = orr_get_num_threads(), heads = d->batch * d->heads;
     job.q_block = d->q_len < Q_BLOCK ? d->q_len : Q_BLOCK;
+    while (job.q_block > 32 && heads * ((d->q_len + job.q_block - 1) / job.q_block) < 4 * threads) job.q_block /= 2;
     job.kv_block = d->kv_len < KV_BLOCK ? (d->kv_len > 0 ? d->kv_len : 1) : KV_BLOCK;
     job.q_blocks = (d->q_len + job.q_block - 1) / job.q_block;
-    job.tasks = d->batch * d->heads * job.q_blocks;
+    job.tasks = heads * job.q_blocks;
     atomic_init(&job.next_task, 0);
 
-    int64_t parts = orr_get_num_threads();
-    if (parts > job.tasks) parts = job.tasks;
+    int64_t parts = threads < job.tasks ? threads : job.tasks;
     /* small chunks balance; chunks of several tiny tasks keep the counter cold */
     job.chunk = job.tasks / (parts * 64);
     if (job.chunk < 1) job.chunk = 1;

@@ -58,6 +58,7 @@ static void test_against_reference(void) {
         {1, 2, 2, 5, 7, 16, 16},
         {2, 4, 2, 37, 53, 32, 24},      /* grouped heads, Dv != D */
         {1, 2, 1, 130, 300, 64, 64},    /* several query and key blocks, both ragged */
+        {1, 8, 8, 300, 280, 64, 64},    /* enough heads for full-size query blocks */
         {1, 1, 1, 70, 300, 33, 17},     /* odd head dims; Sq < Sk */
         {1, 1, 1, 200, 90, 32, 32},     /* Sq > Sk: causal rows with no keys */
         {1, 2, 2, 129, 129, 128, 128},  /* the DiT head dim */
