@@ -51,7 +51,7 @@ typedef struct run_ctx {
     orr_diffusion_cond cond;
     orr_sampler_params p;
     double *sigmas;
-    orr_tensor *owned[8]; /* inputs read from the fixture */
+    orr_tensor *owned[16]; /* inputs read from the fixture */
     int n_owned;
     int64_t shape[5];     /* the state */
     int64_t n;
@@ -62,6 +62,8 @@ static orr_status fixture_tensor(run_ctx *r, const orr_safetensors *file, const 
     *out = NULL;
     if (!orr_st_has(file, name))
         return required ? orr_error(ORR_ERR_NOT_FOUND, "verify: the fixture has no '%s'", name) : ORR_OK;
+    if (r->n_owned == (int)(sizeof r->owned / sizeof r->owned[0]))
+        return orr_error(ORR_ERR_MEMORY, "verify: too many fixture tensors");
     orr_status st = orr_st_get(file, name, out);
     if (!st) r->owned[r->n_owned++] = *out;
     return st;
@@ -182,7 +184,7 @@ static orr_status run_euler(const orr_fixture *fx, orr_tensor_list *results, boo
     st = setup(&r, fx, results, ORR_SAMPLER_EULER, video ? "VideoExtendGeneralDIT" : "GeneralDIT", init_noise);
     if (!st) st = fixture_tensor(&r, fx->outputs, "x_after_step", true, &after);
     if (!st && video) {
-        orr_tensor *lat, *noise;
+        orr_tensor *lat = NULL, *noise = NULL;
         st = fixture_tensor(&r, fx->inputs, "condition_latent", true, &lat);
         if (!st) st = fixture_tensor(&r, fx->inputs, "augment_noise", true, &noise);
         r.cond.condition_latent = lat;
