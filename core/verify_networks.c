@@ -14,4 +14,5 @@ void orr_verify_register_builtin_networks(void) {
     /* diffusion */
     void orr_diffusion_register_verify(void); /* core/models/dit_verify.c */
     orr_diffusion_register_verify();
+    /* transfer */
 }

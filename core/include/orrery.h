@@ -675,6 +675,11 @@ orr_status orr_world_generate(orr_dit *dit, orr_tokenizer *tok, orr_tensor *vide
 /* end of diffusion */
 
 /* ------------------------------------------------------------------------ */
+/* Cosmos-Transfer1: control branches, MultiControlNet, preprocessors, specs  */
+
+/* end of transfer */
+
+/* ------------------------------------------------------------------------ */
 /* Media: PNG and video in and out (core/io/png.c, core/io/video*.c)          */
 
 /* An ordered list of text key/value pairs (UTF-8): PNG text chunks and
@@ -724,6 +729,9 @@ orr_status orr_frames_resample(orr_tensor *out, const orr_tensor *frames, int di
  * (a target frame count for the same span). */
 orr_status orr_frames_spread(orr_tensor *out, const orr_tensor *frames, int dim);
 
+/* The calls from orr_frames_resize on need FFmpeg: a build without it
+ * (ORR_FFMPEG=OFF) answers them with ORR_ERR_UNSUPPORTED. */
+
 /* How frames meet a size with another aspect ratio. */
 typedef enum orr_fit {
     ORR_FIT_COVER,  /* keep the aspect ratio, scale to cover, crop the centre */
@@ -757,9 +765,12 @@ void orr_video_read_params_init(orr_video_read_params *p);
 /* A decoding reader. Opens any container and codec FFmpeg reads (mp4, mov,
  * mkv, webm, animated gif, ...) or an image sequence named by a printf
  * pattern ("frames/%05d.png"). The stream is scanned once to count frames,
- * and the first frame is decoded, so a truncated or undecodable file fails
- * here. Frames with alpha are composited over white (as Cosmos reads
- * them). params may be NULL (defaults). */
+ * and the first frame is decoded, so an undecodable file, or a truncated
+ * one whose container lists its frames (mp4, mov), fails here; a cut
+ * Matroska file reads as the frames it still holds. The content decides
+ * the format, not the name: a PNG named .mp4 reads as one frame. Frames
+ * with alpha are composited over white (as Cosmos reads them). params may
+ * be NULL (defaults). */
 typedef struct orr_video_reader orr_video_reader;
 orr_status orr_video_open(const char *path, const orr_video_read_params *params, orr_video_reader **out);
 /* The same over a buffer (copied); `name` is used in error messages. */
@@ -795,8 +806,11 @@ void orr_video_write_params_init(orr_video_write_params *p);
 
 /* An encoding writer. The container comes from the extension (.mp4, .mov,
  * .mkv, .webm, .gif, ...); a printf pattern ending in .png ("out/%05d.png")
- * writes a PNG sequence with the metadata in each image's text chunks. MP4
- * and MOV keep arbitrary metadata keys; gif keeps none. Everything goes to
+ * writes a PNG sequence, numbered from 0, with the metadata in each
+ * image's text chunks. MP4, MOV, MKV and WebM keep any metadata key (MKV
+ * and WebM upper-case them), AVI only its few INFO keys, GIF none; GIF
+ * also rounds frame times to 1/100 s (24 fps reads back as 25). YUV
+ * output is tagged BT.709, a key frame every second. Everything goes to
  * temporary names renamed by finish, so a failed or unfinished writer
  * leaves no file. metadata may be NULL; params may be NULL (defaults). */
 typedef struct orr_video_writer orr_video_writer;
@@ -994,6 +1008,10 @@ orr_status orr_world_job_preview(orr_world_job *job, orr_tensor **frames);
 orr_status orr_world_job_wait(orr_world_job *job, orr_world_timings *timings);
 /* Cancels the run if it is still going, waits for it and frees the job. */
 void orr_world_job_free(orr_world_job *job);
+/* A guidance_fn for a job's sampler: user points to steps+1 doubles, the
+ * guidance of step i at [i] (a schedule evaluated beforehand, since the
+ * worker thread cannot call back into Lua). */
+double orr_guidance_from_table(void *user, int i, double sigma);
 
 /* An SDL2 window playing videos in synchronised panes (side by side or in a
  * grid), with overlays, a HUD, screenshots and live generation previews.
@@ -1074,6 +1092,7 @@ typedef struct orr_viewer_state {
     int64_t frame, frames;   /* the current frame of the timeline and its length */
     double fps, time, speed, zoom, pan_x, pan_y;
     int panes, width, height; /* pane count, window size in pixels */
+    int timeline[4];         /* where the timeline bar lies: x, y, width, height */
     orr_viewer_layout layout;
     int cursor_pane;         /* the pane under the cursor, -1 for none */
     double cursor_u, cursor_v; /* its position over that pane's image, 0..1 */
