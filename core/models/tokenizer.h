@@ -6,9 +6,9 @@
  * Where things live:
  *   tokenizer_config.c    the official constructor arguments (JSON) -> tok_config
  *   tokenizer_params.c    parameters from safetensors (shape-checked) or random
- *   tokenizer_layers3d.c  run-time helpers; CausalConv3d, per-frame norm,
- *                         factorized res block, spatial / causal temporal
- *                         attention, hybrid down/up
+ *   tokenizer_util.c      run-time helpers (names, traces, NaN checks)
+ *   tokenizer_layers3d.c  CausalConv3d, per-frame norm, factorized res block,
+ *                         spatial / causal temporal attention, hybrid down/up
  *   tokenizer_video.c     EncoderFactorized / DecoderFactorized (CV and DV)
  *   tokenizer_layers2d.c  the image blocks (GroupNorm(32), conv2d, attention)
  *   tokenizer_image.c     Encoder / Decoder of layers2d.py (CI and DI)
@@ -86,7 +86,7 @@ orr_status tok_check_haar_buffers(const tok_loader *ld, const char *module, int 
 orr_status tok_check_fsq_buffers(const tok_loader *ld, const char *module, const tok_config *cfg);
 
 /* ------------------------------------------------------------------------ */
-/* Run-time helpers                                                          */
+/* Run-time helpers (tokenizer_util.c)                                       */
 
 /* A module or key path into a TOK_NAME buffer. */
 void tok_name(char *out, const char *fmt, ...) ORR_PRINTF(2, 3);
