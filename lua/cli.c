@@ -1,4 +1,5 @@
 /* cli.c — the `orrery` command: subcommands over liborrery. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static const char *usage =
     "  networks        list the networks `verify` can run\n"
     "  convert IN OUT  write a .pt, .jit or diffusers file as safetensors (official names)\n"
     "  models [DIR]    list the released models; check a checkpoints folder\n"
+    "  notebook run FILE.lua [-o OUT.html]  run a literate notebook into an HTML report\n"
     "  help [COMMAND]  show help\n"
     "\n"
     "options for every command:\n"
@@ -171,6 +173,50 @@ static int cmd_networks(void) {
     return 0;
 }
 
+/* Ctrl-C in the REPL. While it evaluates (mode 1): stop the running Lua
+ * code at its next call or instruction count (as LuaJIT's own prompt does)
+ * instead of killing the session. Mode 2 only notes it, for
+ * orr_cli_interrupted(): at the prompt (which then drops the line), and
+ * around C calls that call back into Lua (the sampler polls it from its
+ * cancel callback), where an error must not be raised through C frames. A
+ * second Ctrl-C before the first was seen kills the process, for C code
+ * that never returns. Mode 0 restores the default. */
+static volatile sig_atomic_t interrupted, interrupt_mode;
+static lua_State *interrupt_state;
+
+static void interrupt_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted");
+}
+
+static void on_interrupt(int sig) {
+    if (interrupted) {
+        /* a second Ctrl-C while C code runs on: leave as the default would */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    interrupted = 1;
+    if (interrupt_mode == 1 && interrupt_state)
+        lua_sethook(interrupt_state, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+int orr_cli_catch_interrupts(int mode) {
+    int previous = interrupt_mode;
+    interrupted = 0;
+    interrupt_mode = mode;
+    if (interrupt_state) lua_sethook(interrupt_state, NULL, 0, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = mode ? on_interrupt : SIG_DFL; /* no SA_RESTART: a waiting read returns */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    return previous;
+}
+
+int orr_cli_interrupted(void) { return interrupted; }
+
 /* Runs Lua code from a file or a string with the binding's search path set,
  * printing the error and its traceback when it fails. */
 static int traceback(lua_State *L) {
@@ -199,12 +245,14 @@ static int run_lua(const char *script, const char *code, int argc, char **argv) 
     }
     lua_setglobal(L, "arg");
 
+    interrupt_state = L;
     lua_pushcfunction(L, traceback);
     int loaded = script ? luaL_loadfile(L, script)
              : code     ? luaL_loadbuffer(L, code, strlen(code), "=(command line)")
                         : luaL_loadstring(L, "require('orrery.repl').run()");
     int rc = loaded ? loaded : lua_pcall(L, 0, 0, -2);
     if (rc) fprintf(stderr, "orrery: %s\n", lua_tostring(L, -1));
+    interrupt_state = NULL;
     lua_close(L);
     return rc ? 1 : 0;
 }
@@ -247,6 +295,8 @@ int main(int argc, char **argv) {
     size_t len = strlen(cmd);
     if (len > 4 && strcmp(cmd + len - 4, ".lua") == 0) return run_lua(cmd, NULL, argc - 2, argv + 2);
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 2, argv + 2);
+    if (strcmp(cmd, "notebook") == 0)
+        return run_lua(NULL, "require('orrery.notebook').main(arg)", argc - 2, argv + 2);
     if (strcmp(cmd, "networks") == 0) return cmd_networks();
     if (strcmp(cmd, "convert") == 0) return cmd_convert(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0) return cmd_models(argc - 2, argv + 2);

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libopenblas-dev
-  luajit libluajit-5.1-dev lua-busted
+  luajit libluajit-5.1-dev lua-busted libedit-dev
   libsdl2-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libpng-dev zlib1g-dev

@@ -396,7 +396,8 @@ typedef enum orr_tokenizer_kind {
 
 /* Loads the official weights (keys encoder.*, decoder.*, quant_conv.*,
  * post_quant_conv.*; bf16/f16 are widened to f32 once) from one file holding
- * both halves (decoder_path NULL) or from separate encoder and decoder files.
+ * both halves (decoder_path NULL) or from separate encoder and decoder files:
+ * safetensors, or the released TorchScript encoder.jit / decoder.jit.
  * A file with only one half gives a tokenizer that can only do that half.
  * config_json holds the official constructor arguments (the `config` of the
  * golden fixtures, e.g. {"name": "CV", "channels": 128, ...}); NULL takes the
@@ -515,6 +516,11 @@ typedef struct orr_dit orr_dit;
  * non-network keys of a checkpoint are never read. */
 orr_status orr_dit_load(orr_dit **out, const char *network, const char *config_json,
                         const orr_safetensors *weights);
+/* The same from an official checkpoint of any format orr_ckpt_open reads
+ * (model.pt as released, diffusers safetensors after orrery convert). */
+struct orr_checkpoint; /* declared with the checkpoint readers below */
+orr_status orr_dit_load_checkpoint(orr_dit **out, const char *network, const char *config_json,
+                                   const struct orr_checkpoint *weights);
 /* The same network with random weights (normal, std 0.02, drawn from Philox
  * `seed`; RMSNorm weights 1), for benchmarks and demos. */
 orr_status orr_dit_create_random(orr_dit **out, const char *network, const char *config_json, uint64_t seed);

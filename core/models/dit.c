@@ -417,13 +417,14 @@ static void unpatch_rows(void *user, int64_t begin, int64_t end) {
 
 /* ---- validation and planning ------------------------------------------------------- */
 
-static orr_status check_inputs(const orr_dit *dit, const orr_tensor *out, const orr_dit_inputs *in, fwd *f) {
+static orr_status check_inputs(const orr_dit *dit, const orr_tensor *out, const orr_dit_inputs *in, bool blocks_only,
+                               fwd *f) {
     const dit_config *c = &dit->cfg;
     char a[200], b[200];
     if (!in || !in->x || !in->timesteps || !in->crossattn_emb)
         return orr_error(ORR_ERR_ARGUMENT, "dit_forward: x, timesteps and crossattn_emb are required");
-    const orr_tensor *ts[] = {out, in->x, in->timesteps, in->crossattn_emb, in->fps, in->padding_mask,
-                              in->condition_mask};
+    const orr_tensor *ts[] = {blocks_only ? NULL : out, in->x, in->timesteps, in->crossattn_emb, in->fps,
+                              in->padding_mask, in->condition_mask};
     static const char *names[] = {"out", "x", "timesteps", "crossattn_emb", "fps", "padding_mask", "condition_mask"};
     for (int i = 0; i < 7; i++) {
         orr_status st = ts[i] ? orr_check_cpu("dit_forward", names[i], ts[i]) : ORR_OK;
@@ -474,7 +475,9 @@ static orr_status check_inputs(const orr_dit *dit, const orr_tensor *out, const 
         return orr_error(ORR_ERR_ARGUMENT, "dit_forward: condition_mask is given but GeneralDIT takes none");
     }
     int64_t want_out[5] = {f->B, c->out_channels, f->T, f->H, f->W};
-    if (!out || out->ndim != 5 || memcmp(out->shape, want_out, sizeof want_out))
+    if (!blocks_only && c->no_final_layer)
+        return orr_error(ORR_ERR_ARGUMENT, "dit_forward: this network has no final layer (a control branch)");
+    if (!blocks_only && (!out || out->ndim != 5 || memcmp(out->shape, want_out, sizeof want_out)))
         return orr_error(ORR_ERR_SHAPE, "dit_forward: out is %s, expected %s",
                          out ? orr_tensor_describe(out, a, sizeof a) : "NULL",
                          orr_shape_str(5, want_out, b, sizeof b));
@@ -603,7 +606,8 @@ static void unstage(staged *s) {
     for (int i = 0; i < 5; i++) orr_tensor_free(s->tmp[i]);
 }
 
-static orr_status forward(orr_dit *dit, fwd *f, const orr_dit_inputs *in, const staged *s, float *out) {
+static orr_status forward(orr_dit *dit, fwd *f, const orr_dit_inputs *in, const staged *s, const dit_hooks *hooks,
+                          float *out) {
     const dit_config *c = &dit->cfg;
     int64_t D = f->D, N = f->N, B = f->B;
     orr_status st;
@@ -647,6 +651,11 @@ static orr_status forward(orr_dit *dit, fwd *f, const orr_dit_inputs *in, const 
         char name[32];
         snprintf(name, sizeof name, "blocks.block%d", i);
         if ((st = trace_tokens(f, name, f->x, c->block_x_thwbd))) return st;
+        if (hooks && hooks->after_block && (st = hooks->after_block(hooks->user, i, f->x, B, N, D))) return st;
+    }
+    if (hooks && hooks->blocks_only) {
+        if (f->ctx_kv) dit->kv.B = B, dit->kv.L = f->L; /* complete: valid for the next call */
+        return ORR_OK;
     }
 
     /* final layer: modulated LayerNorm and a linear to the patch pixels */
@@ -664,26 +673,32 @@ static orr_status forward(orr_dit *dit, fwd *f, const orr_dit_inputs *in, const 
     return ORR_OK;
 }
 
-orr_status orr_dit_forward(orr_dit *dit, orr_tensor *out, const orr_dit_inputs *in, struct orr_tensor_list *trace) {
+orr_status orr_dit_forward_hooked(orr_dit *dit, orr_tensor *out, const orr_dit_inputs *in, orr_tensor_list *trace,
+                                  const dit_hooks *hooks) {
     if (!dit) return orr_error(ORR_ERR_ARGUMENT, "dit_forward: dit is NULL");
+    bool blocks_only = hooks && hooks->blocks_only;
     fwd f = {.dit = dit, .c = &dit->cfg, .trace = trace};
-    orr_status st = check_inputs(dit, out, in, &f);
+    orr_status st = check_inputs(dit, out, in, blocks_only, &f);
     if (st) return st;
     if ((st = plan(dit, &f))) return st;
     staged s;
-    float *o;
+    float *o = NULL;
     orr_tensor *otmp = NULL;
     st = stage_inputs(in, &s);
-    if (!st) st = orr_output_f32_begin(out, &otmp, &o);
+    if (!st && !blocks_only) st = orr_output_f32_begin(out, &otmp, &o);
     /* OpenBLAS's threads spin (sched_yield) long after each call and then
      * fight the pool's threads for the cores in the non-GEMM work between
      * GEMMs; so OpenBLAS runs on one thread and the pool splits the GEMMs */
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    if (!st) st = forward(dit, &f, in, &s, o);
+    if (!st) st = forward(dit, &f, in, &s, hooks, o);
     openblas_set_num_threads(blas_threads);
-    if (!st) st = orr_output_f32_end(out, otmp);
+    if (!st && !blocks_only) st = orr_output_f32_end(out, otmp);
     else orr_tensor_free(otmp);
     unstage(&s);
     return st;
+}
+
+orr_status orr_dit_forward(orr_dit *dit, orr_tensor *out, const orr_dit_inputs *in, struct orr_tensor_list *trace) {
+    return orr_dit_forward_hooked(dit, out, in, trace, NULL);
 }

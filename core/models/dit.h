@@ -36,6 +36,7 @@ typedef struct dit_config {
     int adaln_lora_dim;
     double rope_ratio_h, rope_ratio_w, rope_ratio_t;
     bool extra_pos_emb;        /* the learnable per-block absolute embedding */
+    bool no_final_layer;       /* a control branch (transfer*.c): its decode head is never run or loaded */
 } dit_config;
 
 /* Parses and validates a config JSON object for `network`. */
@@ -97,11 +98,30 @@ struct orr_dit {
     } kv;
 };
 
+/* A forward with hooks, for networks built around the DiT (the Transfer1
+ * control branches and their base, transfer*.c). after_block (may be NULL)
+ * runs after block i with the residual stream x [B, N, D] (token-major, N
+ * in (t h w) order), after the block's trace, and may change it.
+ * blocks_only stops after the blocks: no final layer, and `out` is unused
+ * (may be NULL). */
+typedef struct dit_hooks {
+    orr_status (*after_block)(void *user, int block, float *x, int64_t B, int64_t N, int64_t D);
+    void *user;
+    bool blocks_only;
+} dit_hooks;
+orr_status orr_dit_forward_hooked(orr_dit *dit, orr_tensor *out, const orr_dit_inputs *in, orr_tensor_list *trace,
+                                  const dit_hooks *hooks);
+
 /* Weight lookup (load) or random creation share one walk over the keys. */
 typedef orr_status (*dit_weight_fn)(void *ctx, const char *name, int ndim, const int64_t *shape, bool is_norm,
                                     orr_tensor **out);
 /* orr_dit_load from an already parsed config. */
 orr_status orr_dit_load_config(orr_dit **out, const dit_config *cfg, const orr_safetensors *weights);
+/* The same from a lookup whose files and key prefixes the caller chose. */
+struct orr_weights;
+orr_status orr_dit_load_weights(orr_dit **out, const dit_config *cfg, const struct orr_weights *weights);
+/* orr_dit_create_random from an already parsed config, drawing from rng. */
+orr_status orr_dit_create_random_config(orr_dit **out, const dit_config *cfg, orr_rng *rng);
 
 /* ---- `orrery verify` ------------------------------------------------------- */
 

@@ -139,9 +139,10 @@ static orr_status build(orr_dit **out, const dit_config *cfg, dit_weight_fn get,
             dit->blocks[i].sub[j].kind = c->subblocks[j];
             st = build_subblock(&b, &dit->blocks[i].sub[j], i, j);
         }
-    if (!st) st = build_adaln(&b, &dit->final_adaln, 2, "final_layer");
     int64_t out_features = (int64_t)c->patch_spatial * c->patch_spatial * c->patch_temporal * c->out_channels;
-    if (!st) st = weight(&b, &dit->final_linear, false, false, 2, out_features, D, "final_layer.linear.weight");
+    if (!st && !c->no_final_layer) st = build_adaln(&b, &dit->final_adaln, 2, "final_layer");
+    if (!st && !c->no_final_layer)
+        st = weight(&b, &dit->final_linear, false, false, 2, out_features, D, "final_layer.linear.weight");
     if (st) {
         orr_dit_free(dit);
         return orr_error_context(st, "dit (%s): ", network);
@@ -164,6 +165,14 @@ static orr_status load_weight(void *ctx, const char *name, int ndim, const int64
     return ORR_OK;
 }
 
+/* Keys are tried bare and with the "net." prefix of released checkpoints. */
+static orr_status load_from(orr_dit **out, const dit_config *cfg, orr_weights *w) {
+    orr_status st = orr_weights_add_prefix(w, "");
+    if (!st) st = orr_weights_add_prefix(w, "net.");
+    if (!st) st = build(out, cfg, load_weight, w);
+    return st;
+}
+
 orr_status orr_dit_load_config(orr_dit **out, const dit_config *cfg, const orr_safetensors *weights) {
     if (!out) return orr_error(ORR_ERR_ARGUMENT, "dit: out is NULL");
     *out = NULL;
@@ -171,10 +180,27 @@ orr_status orr_dit_load_config(orr_dit **out, const dit_config *cfg, const orr_s
     orr_weights w;
     orr_weights_init(&w);
     orr_status st = orr_weights_add_file(&w, weights);
-    if (!st) st = orr_weights_add_prefix(&w, "");
-    if (!st) st = orr_weights_add_prefix(&w, "net.");
-    if (!st) st = build(out, cfg, load_weight, &w);
-    return st;
+    return st ? st : load_from(out, cfg, &w);
+}
+
+orr_status orr_dit_load_checkpoint(orr_dit **out, const char *network, const char *config_json,
+                                   const orr_checkpoint *weights) {
+    dit_config cfg;
+    if (!out) return orr_error(ORR_ERR_ARGUMENT, "dit: out is NULL");
+    *out = NULL;
+    if (!weights) return orr_error(ORR_ERR_ARGUMENT, "dit: checkpoint is NULL");
+    orr_weights w;
+    orr_weights_init(&w);
+    orr_status st = orr_dit_config_parse(&cfg, network, config_json);
+    if (!st) st = orr_weights_add_checkpoint(&w, weights);
+    return st ? st : load_from(out, &cfg, &w);
+}
+
+orr_status orr_dit_load_weights(orr_dit **out, const dit_config *cfg, const orr_weights *weights) {
+    if (!out) return orr_error(ORR_ERR_ARGUMENT, "dit: out is NULL");
+    *out = NULL;
+    if (!weights) return orr_error(ORR_ERR_ARGUMENT, "dit: weights are NULL");
+    return build(out, cfg, load_weight, (void *)weights);
 }
 
 orr_status orr_dit_load(orr_dit **out, const char *network, const char *config_json, const orr_safetensors *weights) {
@@ -206,6 +232,12 @@ orr_status orr_dit_create_random(orr_dit **out, const char *network, const char 
     orr_rng rng;
     orr_rng_init(&rng, seed);
     return build(out, &cfg, random_weight, &rng);
+}
+
+orr_status orr_dit_create_random_config(orr_dit **out, const dit_config *cfg, orr_rng *rng) {
+    if (!out) return orr_error(ORR_ERR_ARGUMENT, "dit: out is NULL");
+    *out = NULL;
+    return build(out, cfg, random_weight, rng);
 }
 
 orr_status orr_dit_get_info(const orr_dit *dit, orr_dit_info *out) {

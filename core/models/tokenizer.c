@@ -92,16 +92,16 @@ orr_status orr_tokenizer_load(orr_tokenizer **out, const char *config_json, cons
     if (!out) return orr_error(ORR_ERR_ARGUMENT, "tokenizer load: out is NULL");
     *out = NULL;
     if (!path && !decoder_path) return orr_error(ORR_ERR_ARGUMENT, "tokenizer load: no weight file given");
-    orr_safetensors *files[2] = {NULL, NULL};
+    orr_checkpoint *files[2] = {NULL, NULL};
     const char *paths[2] = {path, decoder_path};
     orr_weights weights;
     orr_weights_init(&weights);
     orr_status st = ORR_OK;
     for (int f = 0; f < 2 && !st; f++) {
         if (!paths[f]) continue;
-        st = orr_st_open(paths[f], &files[f]);
-        if (!st) st = orr_weights_add_file(&weights, files[f]);
-        if (!st && !config_json) config_json = orr_st_metadata(files[f], "config");
+        st = orr_ckpt_open(paths[f], &files[f]);
+        if (!st) st = orr_weights_add_checkpoint(&weights, files[f]);
+        if (!st && !config_json) config_json = orr_ckpt_metadata(files[f], "config");
     }
     if (!st && !config_json)
         st = orr_error(ORR_ERR_NOT_FOUND, "tokenizer load: no config given and %s has no 'config' metadata",
@@ -111,8 +111,8 @@ orr_status orr_tokenizer_load(orr_tokenizer **out, const char *config_json, cons
     tok_loader ld = {.weights = &weights};
     if (!st) st = tok_build(out, &cfg, &ld);
     /* Parameters are views that keep their mappings alive on their own. */
-    orr_st_close(files[0]);
-    orr_st_close(files[1]);
+    orr_ckpt_close(files[0]);
+    orr_ckpt_close(files[1]);
     return st;
 }
 

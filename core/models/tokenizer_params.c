@@ -55,12 +55,7 @@ orr_status tok_param(tok_loader *ld, orr_tensor **out, tok_init init, int64_t fa
 }
 
 bool tok_loader_has_prefix(const tok_loader *ld, const char *prefix) {
-    if (!ld->weights) return true;
-    size_t n = strlen(prefix);
-    for (int f = 0; f < ld->weights->n_files; f++)
-        for (int64_t i = 0; i < orr_st_count(ld->weights->files[f]); i++)
-            if (strncmp(orr_st_name(ld->weights->files[f], i), prefix, n) == 0) return true;
-    return false;
+    return !ld->weights || orr_weights_has_prefix(ld->weights, prefix);
 }
 
 /* An optional buffer: absent is fine, present must have `n` elements equal

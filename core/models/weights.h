@@ -7,10 +7,16 @@
 
 #define ORR_WEIGHTS_MAX_FILES 8
 
-/* A borrowed set of open files and the key prefixes to try ("" and, say,
- * "net." for released DiT checkpoints). Lookups return zero-copy views. */
+/* A borrowed set of open files — safetensors, or checkpoints of any format
+ * orr_ckpt_open reads — and the key prefixes to try ("" and, say, "net."
+ * for released DiT checkpoints). Lookups return zero-copy views. */
+typedef struct orr_weights_file {
+    const orr_safetensors *st; /* exactly one of the two is set */
+    const orr_checkpoint *ckpt;
+} orr_weights_file;
+
 typedef struct orr_weights {
-    const orr_safetensors *files[ORR_WEIGHTS_MAX_FILES];
+    orr_weights_file files[ORR_WEIGHTS_MAX_FILES];
     int n_files;
     const char *prefixes[4];
     int n_prefixes;
@@ -18,9 +24,12 @@ typedef struct orr_weights {
 
 void orr_weights_init(orr_weights *w);
 orr_status orr_weights_add_file(orr_weights *w, const orr_safetensors *file);
+orr_status orr_weights_add_checkpoint(orr_weights *w, const orr_checkpoint *ckpt);
 orr_status orr_weights_add_prefix(orr_weights *w, const char *prefix);
 
 bool orr_weights_has(const orr_weights *w, const char *name);
+/* Whether any key of any file starts with `prefix` (a half of a model). */
+bool orr_weights_has_prefix(const orr_weights *w, const char *prefix);
 /* The named tensor, which must have exactly `shape` (ndim dims); the error
  * names the key, the shape found and the shape the config implies. */
 orr_status orr_weights_get(const orr_weights *w, const char *name, int ndim, const int64_t *shape, orr_tensor **out);

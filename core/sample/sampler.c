@@ -196,8 +196,9 @@ static orr_status step_dpmpp_2m(loop *l, float *x, int i) {
     }
     float ratio = (float)(sn / s), k_d = (float)-expm1(-h);
     for (int64_t k = 0; k < l->n; k++) {
-        float denoised = (float)(w_cur * l->x0[k] + w_prev * l->x0_prev[k]);
-        x[k] = ratio * l->x_eff[k] + k_d * denoised;
+        /* x0_prev is uninitialised before the second step: never read it there */
+        double denoised = l->have_prev ? w_cur * l->x0[k] + w_prev * l->x0_prev[k] : l->x0[k];
+        x[k] = ratio * l->x_eff[k] + k_d * (float)denoised;
     }
     memcpy(l->x0_prev, l->x0, (size_t)l->n * sizeof *x);
     l->have_prev = true;
