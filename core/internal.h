@@ -77,6 +77,10 @@ orr_status orr_input_f32(const orr_tensor *t, orr_tensor **tmp, const float **da
 orr_status orr_output_f32_begin(orr_tensor *out, orr_tensor **tmp, float **data);
 orr_status orr_output_f32_end(orr_tensor *out, orr_tensor *tmp);
 
+/* One element at p as a double, or stored from one, with conversion. */
+double orr_load_element(const void *p, orr_dtype dtype);
+void orr_store_element(void *p, orr_dtype dtype, double value);
+
 /* Shapes in messages: "[2,3,4]" into buf. */
 const char *orr_shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
 

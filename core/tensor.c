@@ -165,35 +165,9 @@ static void *element_at(const orr_tensor *t, int64_t flat) {
 }
 
 double orr_tensor_get(const orr_tensor *t, int64_t flat_index) {
-    const void *p = element_at(t, flat_index);
-    switch (t->dtype) {
-    case ORR_F32: return *(const float *)p;
-    case ORR_F64: return *(const double *)p;
-    case ORR_BF16: return orr_bf16_to_f32(*(const uint16_t *)p);
-    case ORR_F16: return orr_f16_to_f32(*(const uint16_t *)p);
-    case ORR_I64: return (double)*(const int64_t *)p;
-    case ORR_I32: return *(const int32_t *)p;
-    case ORR_I16: return *(const int16_t *)p;
-    case ORR_I8: return *(const int8_t *)p;
-    case ORR_U8: return *(const uint8_t *)p;
-    case ORR_BOOL: return *(const uint8_t *)p != 0;
-    default: return 0;
-    }
+    return orr_load_element(element_at(t, flat_index), t->dtype);
 }
 
-void orr_tensor_set(orr_tensor *t, int64_t flat_index, double v) {
-    void *p = element_at(t, flat_index);
-    switch (t->dtype) {
-    case ORR_F32: *(float *)p = (float)v; break;
-    case ORR_F64: *(double *)p = v; break;
-    case ORR_BF16: *(uint16_t *)p = orr_f32_to_bf16((float)v); break;
-    case ORR_F16: *(uint16_t *)p = orr_f32_to_f16((float)v); break;
-    case ORR_I64: *(int64_t *)p = (int64_t)v; break;
-    case ORR_I32: *(int32_t *)p = (int32_t)v; break;
-    case ORR_I16: *(int16_t *)p = (int16_t)v; break;
-    case ORR_I8: *(int8_t *)p = (int8_t)v; break;
-    case ORR_U8: *(uint8_t *)p = (uint8_t)v; break;
-    case ORR_BOOL: *(uint8_t *)p = v != 0; break;
-    default: break;
-    }
+void orr_tensor_set(orr_tensor *t, int64_t flat_index, double value) {
+    orr_store_element(element_at(t, flat_index), t->dtype, value);
 }

@@ -4,7 +4,7 @@
 
 #include "internal.h"
 
-static double load(const void *p, orr_dtype dtype) {
+double orr_load_element(const void *p, orr_dtype dtype) {
     switch (dtype) {
     case ORR_F32: return *(const float *)p;
     case ORR_F64: return *(const double *)p;
@@ -20,7 +20,7 @@ static double load(const void *p, orr_dtype dtype) {
     }
 }
 
-static void store(void *p, orr_dtype dtype, double v) {
+void orr_store_element(void *p, orr_dtype dtype, double v) {
     switch (dtype) {
     case ORR_F32: *(float *)p = (float)v; break;
     case ORR_F64: *(double *)p = v; break;
@@ -58,7 +58,7 @@ static void copy_row(char *dst, orr_dtype dt, int64_t ds, const char *src, orr_d
             ((uint16_t *)dst)[i * ds] = orr_f32_to_bf16_bits(((const float *)src)[i * ss]);
     } else {
         for (int64_t i = 0; i < n; i++)
-            store(dst + i * ds * (int64_t)dsz, dt, load(src + i * ss * (int64_t)ssz, st));
+            orr_store_element(dst + i * ds * (int64_t)dsz, dt, orr_load_element(src + i * ss * (int64_t)ssz, st));
     }
 }
 

@@ -93,6 +93,19 @@ static inline void test_fill(float *x, long n, unsigned seed) {
     }
 }
 
+/* A tensor of `dtype` holding test_fill values scaled by `scale`. */
+static inline orr_tensor *test_tensor_filled(orr_dtype dtype, int ndim, const int64_t *shape, unsigned seed, float scale) {
+    orr_tensor *t = NULL;
+    CHECK_OK(orr_tensor_empty(&t, dtype, ndim, shape));
+    if (!t) return NULL;
+    long n = (long)orr_tensor_numel(t);
+    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    test_fill(v, n, seed);
+    for (long i = 0; i < n; i++) orr_tensor_set(t, i, v[i] * scale);
+    free(v);
+    return t;
+}
+
 static inline int test_finish(const char *name) {
     if (test_failures) {
         fprintf(stderr, "%s: %d of %d checks failed\n", name, test_failures, test_checks);

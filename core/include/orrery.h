@@ -683,6 +683,96 @@ orr_status orr_world_generate(orr_dit *dit, orr_tokenizer *tok, orr_tensor *vide
 /* ------------------------------------------------------------------------ */
 /* Cosmos-Transfer1: control branches, MultiControlNet, preprocessors, specs  */
 
+/* The modalities of the released control branches, by the keys of the
+ * official control spec. */
+typedef enum orr_control_kind {
+    ORR_CONTROL_VIS,      /* "vis": the blurred video */
+    ORR_CONTROL_EDGE,     /* "edge": Canny edges */
+    ORR_CONTROL_DEPTH,    /* "depth" */
+    ORR_CONTROL_SEG,      /* "seg": segmentation colours */
+    ORR_CONTROL_KEYPOINT, /* "keypoint": human pose skeletons */
+    ORR_CONTROL_UPSCALE,  /* "upscale": the 4K upscaler */
+    ORR_CONTROL_HDMAP,    /* "hdmap": rendered HD maps (Sample-AV) */
+    ORR_CONTROL_LIDAR,    /* "lidar": rendered LiDAR (Sample-AV) */
+    ORR_CONTROL_KIND_COUNT
+} orr_control_kind;
+
+/* "vis", "edge", ...; NULL for an invalid value. */
+const char *orr_control_kind_name(orr_control_kind kind);
+/* ORR_ERR_NOT_FOUND (naming the valid keys) for an unknown name. */
+orr_status orr_control_kind_from_name(const char *name, orr_control_kind *out);
+
+enum { ORR_TRANSFER_MAX_CONTROLS = 8 };
+
+/* A MultiControlNet (core/models/transfer*.c): the base Video2World DiT
+ * (VideoExtendGeneralDIT) and up to ORR_TRANSFER_MAX_CONTROLS control
+ * branches (GeneralDITEncoder), number for number with the official
+ * networks. A branch is a copy of the base's first blocks with its own
+ * patch, timestep and position embeddings; the control video's latent goes
+ * through its hint embedding and MLP and is added after its block 0; each
+ * of its blocks feeds a zero-initialised projection whose output, times the
+ * control weight, is added to the output of the base block of the same
+ * index. Branches run in the order added (the spec's key order). Weights
+ * stay zero-copy views of their files, which must outlive the network. One
+ * forward at a time per handle. */
+typedef struct orr_transfer orr_transfer;
+
+/* base_config_json: the base's constructor arguments (as orr_dit_load
+ * takes them for VideoExtendGeneralDIT); its keys are found bare, under
+ * "net." (a released base_model.pt) or under "base_model.net." (the
+ * pipeline's state dict). */
+orr_status orr_transfer_create(orr_transfer **out, const char *base_config_json, const orr_safetensors *base_weights);
+/* Random weights (as orr_dit_create_random), for benchmarks and demos. */
+orr_status orr_transfer_create_random(orr_transfer **out, const char *base_config_json, uint64_t seed);
+void orr_transfer_free(orr_transfer *tr);
+/* The base network alone (orr_dit_forward, orr_dit_sample without control);
+ * owned by tr. */
+orr_dit *orr_transfer_base(orr_transfer *tr);
+
+/* Adds a control branch. config_json: the GeneralDITEncoder arguments (the
+ * base's plus hint_channels, and layer_mask or num_control_blocks, which
+ * give the number of blocks copied). prefix: where the branch's keys lie in
+ * the file: "net." in a released <kind>_control.pt, "net.hint_encoders.<i>."
+ * in a multi-control state dict; NULL tries "net." and then none. */
+orr_status orr_transfer_add_control(orr_transfer *tr, orr_control_kind kind, const char *config_json,
+                                    const orr_safetensors *weights, const char *prefix);
+orr_status orr_transfer_add_control_random(orr_transfer *tr, orr_control_kind kind, const char *config_json,
+                                           uint64_t seed);
+
+typedef struct orr_transfer_info {
+    orr_dit_info base;
+    int controls;                                      /* branches added */
+    orr_control_kind kind[ORR_TRANSFER_MAX_CONTROLS];
+    int control_blocks[ORR_TRANSFER_MAX_CONTROLS];     /* base blocks each branch feeds (the first n) */
+    int hint_channels[ORR_TRANSFER_MAX_CONTROLS];      /* latent channels its hint takes (zero-padded) */
+    int64_t control_parameters[ORR_TRANSFER_MAX_CONTROLS];
+    int64_t parameters;                                /* base and branches */
+} orr_transfer_info;
+orr_status orr_transfer_get_info(const orr_transfer *tr, orr_transfer_info *out);
+
+/* One forward's inputs. `net` as the base takes them (condition_mask
+ * required); every branch sees the same. */
+typedef struct orr_transfer_inputs {
+    orr_dit_inputs net;
+    /* [B, N, C, T, H, W]: the latent of branch i's control video at [:, i]
+     * (the tokenizer's encoding of the control frames), C <= its
+     * hint_channels; N = the number of branches. */
+    const orr_tensor *latent_hint;
+    /* NULL (1 for every branch), [N] scalars, or [N, B, 1, T/pt, H/ps, W/ps]
+     * maps over the token grid (orr_control_weights_to_tokens). */
+    const orr_tensor *control_weight;
+} orr_transfer_inputs;
+
+/* out [B, out_channels, T, H, W]. trace (may be NULL) receives the base's
+ * stages (orr_dit_forward's names) as "base.<stage>", with its RoPE angles
+ * as "base.rope_emb"; per branch i the same as "branch<i>.<stage>" and
+ * "branch<i>.x_embedder2" (the hint patch embedding), "branch<i>.guided_hint",
+ * "branch<i>.zero_blocks.block<k>" (the projection) and
+ * "branch<i>.residual.block<k>" (times the weight); "x_ctrl.block<k>", the
+ * sum added to the output of base block k. Block tensors are T,H,W,B,D. */
+orr_status orr_transfer_forward(orr_transfer *tr, orr_tensor *out, const orr_transfer_inputs *in,
+                                struct orr_tensor_list *trace);
+
 /* end of transfer */
 
 /* ------------------------------------------------------------------------ */

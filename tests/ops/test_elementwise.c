@@ -19,18 +19,6 @@ static void check_each(const char *what, const float *got, const float *ref, lon
                 got[first], ref[first]);
 }
 
-/* A tensor of `dtype` holding test_fill values scaled by `scale`. */
-static orr_tensor *filled(orr_dtype dtype, int ndim, const int64_t *shape, unsigned seed, float scale) {
-    orr_tensor *t = NULL;
-    CHECK_OK(orr_tensor_empty(&t, dtype, ndim, shape));
-    long n = (long)orr_tensor_numel(t);
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(v, n, seed);
-    for (long i = 0; i < n; i++) orr_tensor_set(t, i, v[i] * scale);
-    free(v);
-    return t;
-}
-
 static void test_binary_kernels(void) {
     static const struct {
         int ndim;
@@ -138,7 +126,7 @@ static void test_hand_values(void) {
  * f16 out; expected values from orr_tensor_get. */
 static void test_binary_tensor(void) {
     const int64_t big[2] = {5, 7}, row[1] = {5}, wide[2] = {7, 10};
-    orr_tensor *base = filled(ORR_F32, 2, big, 1, 3.0f), *b = filled(ORR_BF16, 1, row, 2, 1.0f);
+    orr_tensor *base = test_tensor_filled(ORR_F32, 2, big, 1, 3.0f), *b = test_tensor_filled(ORR_BF16, 1, row, 2, 1.0f);
     orr_tensor *out_base = NULL, *a = NULL, *out = NULL;
     CHECK_OK(orr_tensor_transpose(&a, base, 0, 1)); /* [7,5], strides (1,7) */
     CHECK_OK(orr_tensor_zeros(&out_base, ORR_F16, 2, wide));
@@ -174,7 +162,7 @@ static void test_binary_tensor(void) {
     CHECK(orr_tensor_get(out, 3) == orr_f16_to_f32(orr_f32_to_f16(2.0f * (float)orr_tensor_get(a, 3))));
 
     /* in place: out is a */
-    orr_tensor *c = filled(ORR_F32, 2, big, 3, 1.0f);
+    orr_tensor *c = test_tensor_filled(ORR_F32, 2, big, 3, 1.0f);
     double c0 = orr_tensor_get(c, 4);
     CHECK_OK(orr_binary(c, c, c, ORR_ADD));
     CHECK(orr_tensor_get(c, 4) == 2 * c0);
@@ -185,7 +173,7 @@ static void test_binary_tensor(void) {
 
 static void test_unary_affine_fill_tensor(void) {
     const int64_t shape[3] = {3, 4, 5};
-    orr_tensor *x = filled(ORR_F16, 3, shape, 4, 4.0f), *xp = NULL, *y = NULL, *yp = NULL;
+    orr_tensor *x = test_tensor_filled(ORR_F16, 3, shape, 4, 4.0f), *xp = NULL, *y = NULL, *yp = NULL;
     const int order[3] = {2, 0, 1};
     CHECK_OK(orr_tensor_permute(&xp, x, order)); /* [5,3,4] */
     const int64_t pshape[3] = {5, 3, 4};

@@ -3,17 +3,6 @@
 #include "norm.h"
 #include "test_util.h"
 
-static orr_tensor *filled(orr_dtype dtype, int ndim, const int64_t *shape, unsigned seed, float scale) {
-    orr_tensor *t = NULL;
-    CHECK_OK(orr_tensor_empty(&t, dtype, ndim, shape));
-    long n = (long)orr_tensor_numel(t);
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(v, n, seed);
-    for (long i = 0; i < n; i++) orr_tensor_set(t, i, v[i] * scale);
-    free(v);
-    return t;
-}
-
 static float *random_buffer(long n, unsigned seed, float scale, float offset) {
     float *v = malloc(sizeof(float) * (size_t)n);
     test_fill(v, n, seed);
@@ -107,10 +96,10 @@ static void test_hand_values(void) {
 /* bf16 x [2,4,3,5] stored as [2,3,5,4] and permuted; f16 weights; y a
  * non-contiguous view of a wider f32 tensor. */
 static void test_tensor_ops(void) {
-    orr_tensor *xs = filled(ORR_BF16, 4, (const int64_t[]){2, 3, 5, 4}, 70, 4.0f), *x = NULL;
+    orr_tensor *xs = test_tensor_filled(ORR_BF16, 4, (const int64_t[]){2, 3, 5, 4}, 70, 4.0f), *x = NULL;
     CHECK_OK(orr_tensor_permute(&x, xs, (const int[]){0, 3, 1, 2})); /* [2,4,3,5] */
-    orr_tensor *w = filled(ORR_F16, 1, (const int64_t[]){4}, 71, 1.0f);
-    orr_tensor *b = filled(ORR_F32, 1, (const int64_t[]){4}, 72, 1.0f);
+    orr_tensor *w = test_tensor_filled(ORR_F16, 1, (const int64_t[]){4}, 71, 1.0f);
+    orr_tensor *b = test_tensor_filled(ORR_F32, 1, (const int64_t[]){4}, 72, 1.0f);
     orr_tensor *wide = NULL, *y = NULL;
     CHECK_OK(orr_tensor_zeros(&wide, ORR_F32, 4, (const int64_t[]){2, 4, 3, 7}));
     CHECK_OK(orr_tensor_narrow(&y, wide, 3, 1, 5));
@@ -126,7 +115,7 @@ static void test_tensor_ops(void) {
     CHECK(orr_tensor_get(wide, 0) == 0 && orr_tensor_get(wide, 6) == 0);
 
     /* layer and RMS norm over the last dim (5) with weights [5] */
-    orr_tensor *w5 = filled(ORR_BF16, 1, (const int64_t[]){5}, 73, 1.0f);
+    orr_tensor *w5 = test_tensor_filled(ORR_BF16, 1, (const int64_t[]){5}, 73, 1.0f);
     float w5v[5];
     for (int i = 0; i < 5; i++) w5v[i] = (float)orr_tensor_get(w5, i);
     CHECK_OK(orr_layer_norm(y, x, w5, NULL, 1e-5f));
@@ -161,10 +150,10 @@ static void test_tensor_ops(void) {
  * a [T,C,H,W] view, normalised in place of a same-layout y. */
 static void test_per_frame_views(void) {
     const int64_t shape[5] = {2, 3, 4, 5, 6};
-    orr_tensor *x = filled(ORR_F32, 5, shape, 74, 3.0f), *y = NULL;
+    orr_tensor *x = test_tensor_filled(ORR_F32, 5, shape, 74, 3.0f), *y = NULL;
     CHECK_OK(orr_tensor_zeros(&y, ORR_F32, 5, shape));
-    orr_tensor *w = filled(ORR_F32, 1, (const int64_t[]){3}, 75, 1.0f);
-    orr_tensor *b = filled(ORR_F32, 1, (const int64_t[]){3}, 76, 1.0f);
+    orr_tensor *w = test_tensor_filled(ORR_F32, 1, (const int64_t[]){3}, 75, 1.0f);
+    orr_tensor *b = test_tensor_filled(ORR_F32, 1, (const int64_t[]){3}, 76, 1.0f);
     float want[360], got[360];
     for (int item = 0; item < 2; item++) {
         orr_tensor *xb = NULL, *yb = NULL, *xt = NULL, *yt = NULL, *xc = NULL;

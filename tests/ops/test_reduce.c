@@ -4,17 +4,6 @@
 #include "elementwise.h"
 #include "test_util.h"
 
-static orr_tensor *filled(orr_dtype dtype, int ndim, const int64_t *shape, unsigned seed, float scale) {
-    orr_tensor *t = NULL;
-    CHECK_OK(orr_tensor_empty(&t, dtype, ndim, shape));
-    long n = (long)orr_tensor_numel(t);
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(v, n, seed);
-    for (long i = 0; i < n; i++) orr_tensor_set(t, i, v[i] * scale);
-    free(v);
-    return t;
-}
-
 static void test_reduce_kernels(void) {
     static const int64_t cases[][3] = {{1, 1, 1}, {3, 17, 1}, {5, 1001, 1}, {2, 7, 300}, {4, 33, 5}, {1, 40003, 1},
                                        {3, 0, 4}, {2, 513, 257}};
@@ -107,7 +96,7 @@ static void test_softmax_kernels(void) {
 static void test_reduce_tensor(void) {
     /* bf16 [4,6,5] viewed as [5,4,6]: reduce over the middle dim */
     const int64_t shape[3] = {4, 6, 5};
-    orr_tensor *x = filled(ORR_BF16, 3, shape, 21, 2.0f), *xp = NULL, *kept = NULL, *removed = NULL, *rt = NULL;
+    orr_tensor *x = test_tensor_filled(ORR_BF16, 3, shape, 21, 2.0f), *xp = NULL, *kept = NULL, *removed = NULL, *rt = NULL;
     CHECK_OK(orr_tensor_permute(&xp, x, (const int[]){2, 0, 1}));
     CHECK_OK(orr_tensor_empty(&kept, ORR_F32, 3, (const int64_t[]){5, 1, 6}));
     CHECK_OK(orr_tensor_empty(&removed, ORR_F32, 2, (const int64_t[]){6, 5}));
@@ -159,7 +148,7 @@ static void test_reduce_tensor(void) {
 static void test_softmax_tensor(void) {
     /* softmax over dim 0 of a transposed f16 view, into a transposed f32 out */
     const int64_t shape[2] = {6, 9};
-    orr_tensor *x = filled(ORR_F16, 2, shape, 8, 5.0f), *xt = NULL, *y = NULL, *yt = NULL;
+    orr_tensor *x = test_tensor_filled(ORR_F16, 2, shape, 8, 5.0f), *xt = NULL, *y = NULL, *yt = NULL;
     CHECK_OK(orr_tensor_transpose(&xt, x, 0, 1)); /* [9,6] */
     CHECK_OK(orr_tensor_empty(&y, ORR_F32, 2, shape));
     CHECK_OK(orr_tensor_transpose(&yt, y, 0, 1));

@@ -3,17 +3,6 @@
 #include "rope.h"
 #include "test_util.h"
 
-static orr_tensor *filled(orr_dtype dtype, int ndim, const int64_t *shape, unsigned seed, float scale) {
-    orr_tensor *t = NULL;
-    CHECK_OK(orr_tensor_empty(&t, dtype, ndim, shape));
-    long n = (long)orr_tensor_numel(t);
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(v, n, seed);
-    for (long i = 0; i < n; i++) orr_tensor_set(t, i, v[i] * scale);
-    free(v);
-    return t;
-}
-
 /* x = [1,2,3,4]: rotate_half pairs (0,2),(1,3), interleaved pairs (0,1),(2,3);
  * the first pair turns by 90 degrees, the second by 0. */
 static void test_hand_values(void) {
@@ -80,10 +69,10 @@ static void expected(float *want, const orr_tensor *x, const orr_tensor *cos, co
 static void test_tensor_op(void) {
     /* x [B,S,H,D] = [2,6,3,8] as a permuted bf16 [B,H,S,D]; cos f32 [S,1,D];
      * sin bf16 [S,1,D]; out a permuted f32 [B,H,S,D] */
-    orr_tensor *xs = filled(ORR_BF16, 4, (const int64_t[]){2, 3, 6, 8}, 90, 2.0f), *x = NULL;
+    orr_tensor *xs = test_tensor_filled(ORR_BF16, 4, (const int64_t[]){2, 3, 6, 8}, 90, 2.0f), *x = NULL;
     CHECK_OK(orr_tensor_permute(&x, xs, (const int[]){0, 2, 1, 3}));
-    orr_tensor *cos = filled(ORR_F32, 3, (const int64_t[]){6, 1, 8}, 91, 1.0f);
-    orr_tensor *sin = filled(ORR_BF16, 3, (const int64_t[]){6, 1, 8}, 92, 1.0f);
+    orr_tensor *cos = test_tensor_filled(ORR_F32, 3, (const int64_t[]){6, 1, 8}, 91, 1.0f);
+    orr_tensor *sin = test_tensor_filled(ORR_BF16, 3, (const int64_t[]){6, 1, 8}, 92, 1.0f);
     orr_tensor *os = NULL, *out = NULL;
     CHECK_OK(orr_tensor_empty(&os, ORR_F32, 4, (const int64_t[]){2, 3, 6, 8}));
     CHECK_OK(orr_tensor_permute(&out, os, (const int[]){0, 2, 1, 3}));
@@ -96,7 +85,7 @@ static void test_tensor_op(void) {
     }
     /* cos/sin that broadcast along D too (one angle per position), and a
      * 0-d sin */
-    orr_tensor *c1 = filled(ORR_F32, 2, (const int64_t[]){6, 1}, 93, 1.0f), *c0 = NULL, *cu = NULL;
+    orr_tensor *c1 = test_tensor_filled(ORR_F32, 2, (const int64_t[]){6, 1}, 93, 1.0f), *c0 = NULL, *cu = NULL;
     CHECK_OK(orr_tensor_unsqueeze(&cu, c1, 1)); /* [6,1,1] */
     CHECK_OK(orr_tensor_empty(&c0, ORR_F32, 0, NULL));
     orr_tensor_set(c0, 0, 0.5);

@@ -3,17 +3,6 @@
 #include "elementwise.h"
 #include "test_util.h"
 
-static orr_tensor *filled(orr_dtype dtype, int ndim, const int64_t *shape, unsigned seed, float scale) {
-    orr_tensor *t = NULL;
-    CHECK_OK(orr_tensor_empty(&t, dtype, ndim, shape));
-    long n = (long)orr_tensor_numel(t);
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(v, n, seed);
-    for (long i = 0; i < n; i++) orr_tensor_set(t, i, v[i] * scale);
-    free(v);
-    return t;
-}
-
 /* [1,2,3,4] padded by 2 before and 1 after, as torch.nn.functional.pad. */
 static void test_pad_hand(void) {
     const float x[4] = {1, 2, 3, 4};
@@ -95,8 +84,8 @@ static void test_pad_tensor(void) {
 /* Three parts of three dtypes, one of them a transposed view, along dim 1
  * into a narrowed out; and int64 values that float32 would round. */
 static void test_concat(void) {
-    orr_tensor *p0 = filled(ORR_F32, 2, (const int64_t[]){3, 2}, 1, 1.0f);
-    orr_tensor *p1_base = filled(ORR_BF16, 2, (const int64_t[]){4, 3}, 2, 1.0f), *p1 = NULL;
+    orr_tensor *p0 = test_tensor_filled(ORR_F32, 2, (const int64_t[]){3, 2}, 1, 1.0f);
+    orr_tensor *p1_base = test_tensor_filled(ORR_BF16, 2, (const int64_t[]){4, 3}, 2, 1.0f), *p1 = NULL;
     CHECK_OK(orr_tensor_transpose(&p1, p1_base, 0, 1)); /* [3,4] */
     orr_tensor *p2 = NULL, *empty = NULL;
     CHECK_OK(orr_tensor_empty(&p2, ORR_I32, 2, (const int64_t[]){3, 1}));
@@ -158,7 +147,7 @@ static void test_repeat_interleave(void) {
     /* GQA-style: kv heads [B,Hk,S,D] -> [B,H,S,D] from a strided bf16 view
      * into a non-contiguous f32 out, with six dims in play */
     const int64_t kv_shape[6] = {1, 2, 3, 1, 4, 5};
-    orr_tensor *kv = filled(ORR_BF16, 6, kv_shape, 9, 1.0f), *kvp = NULL, *out = NULL, *outp = NULL;
+    orr_tensor *kv = test_tensor_filled(ORR_BF16, 6, kv_shape, 9, 1.0f), *kvp = NULL, *out = NULL, *outp = NULL;
     CHECK_OK(orr_tensor_transpose(&kvp, kv, 4, 5)); /* [1,2,3,1,5,4] */
     CHECK_OK(orr_tensor_empty(&out, ORR_F32, 6, (const int64_t[]){1, 2, 12, 1, 4, 5}));
     CHECK_OK(orr_tensor_transpose(&outp, out, 4, 5)); /* [1,2,12,1,5,4] */

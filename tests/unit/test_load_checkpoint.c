@@ -4,7 +4,7 @@
  * the same weights give from safetensors. */
 #include "test_util.h"
 
-#define DATA "../data/ckpt/"
+#define DATA "data/ckpt/"
 
 static orr_tensor *random_tensor(int ndim, const int64_t *shape, uint64_t seed) {
     orr_tensor *t;
