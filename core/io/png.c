@@ -104,6 +104,30 @@ static orr_status read_text(const char *name, png_structp png, png_infop info, o
     return ORR_OK;
 }
 
+/* libpng buffers a chunk at its declared length before finding that the
+ * file ends sooner, so the chunk lengths are checked against the bytes
+ * that are there first. */
+static orr_status check_chunks(const char *name, const uint8_t *data, size_t size) {
+    size_t pos = 8;
+    while (size - pos >= 8) {
+        uint32_t length = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 | (uint32_t)data[pos + 2] << 8 |
+                          data[pos + 3];
+        char type[5] = {0};
+        for (int i = 0; i < 4; i++) {
+            uint8_t c = data[pos + 4 + i];
+            type[i] = c >= 32 && c < 127 ? (char)c : '?';
+        }
+        if ((uint64_t)length + 12 > size - pos)
+            return orr_error(ORR_ERR_FORMAT,
+                             "png: %s: chunk '%s' at byte %zu claims %u bytes but the file ends %zu bytes later "
+                             "(truncated or damaged)",
+                             name, type, pos, (unsigned)length, size - pos);
+        if (memcmp(type, "IEND", 4) == 0) break;
+        pos += 12 + (size_t)length;
+    }
+    return ORR_OK;
+}
+
 /* Runs libpng over io into s->image; on a libpng error returns
  * ORR_ERR_FORMAT with its message (the caller frees s). */
 static orr_status decode(const char *name, png_io *io, read_state *s, orr_metadata *text) {
@@ -173,9 +197,11 @@ orr_status orr_png_read_memory(const void *data, size_t size, const char *name, 
     if (png_sig_cmp(bytes, 0, 8))
         return orr_error(ORR_ERR_FORMAT, "png: %s: not a PNG file (it starts with %02x %02x %02x %02x)", name,
                          bytes[0], bytes[1], bytes[2], bytes[3]);
+    orr_status status = check_chunks(name, bytes, size);
+    if (status) return status;
     png_io io = {.data = bytes, .size = size};
     read_state s = {0};
-    orr_status status = decode(name, &io, &s, text);
+    status = decode(name, &io, &s, text);
     if (!status) {
         *out = s.image;
         s.image = NULL;

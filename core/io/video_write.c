@@ -332,7 +332,10 @@ static orr_status frame_at(orr_video_writer *w, const orr_tensor *frames, bool m
             !(status = orr_tensor_view_as(frame, w->rgb_frame, 4, shape)))
             status = orr_frames_from_model(*frame, view);
         orr_tensor_free(view);
-        return status ? orr_error_context(status, "%s: frame %lld: ", w->what, (long long)t) : ORR_OK;
+        if (!status) return ORR_OK;
+        orr_tensor_free(*frame);
+        *frame = NULL;
+        return orr_error_context(status, "%s: frame %lld: ", w->what, (long long)t);
     }
     status = frames->ndim == 3 ? orr_tensor_view(&view, frames) : orr_tensor_select(&view, frames, 0, t);
     if (status) return status;
