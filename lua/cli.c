@@ -23,6 +23,7 @@ static const char *usage =
     "  convert IN OUT  write a .pt, .jit or diffusers file as safetensors (official names)\n"
     "  models [DIR]    list the released models; check a checkpoints folder\n"
     "  notebook run FILE.lua [-o OUT.html]  run a literate notebook into an HTML report\n"
+    "  view FILE...    show videos in the viewer: synchronised panes, overlays (view --help)\n"
     "  help [COMMAND]  show help\n"
     "\n"
     "options for every command:\n"
@@ -298,6 +299,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "notebook") == 0)
         return run_lua(NULL, "require('orrery.notebook').main(arg)", argc - 2, argv + 2);
     if (strcmp(cmd, "networks") == 0) return cmd_networks();
+    if (strcmp(cmd, "view") == 0) return run_lua(NULL, "os.exit(require('orrery.view').main(arg))", argc - 2, argv + 2);
     if (strcmp(cmd, "convert") == 0) return cmd_convert(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0) return cmd_models(argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0) {

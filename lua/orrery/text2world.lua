@@ -141,6 +141,9 @@ function M.generate(opts)
       check(C.orr_tokenizer_denormalize_latent(denorm.ptr, latent.ptr, nets.latent_mean.ptr, nets.latent_std.ptr,
         record.sigma_data), 3)
       latent = denorm
+    else
+      -- the official decode divides by sigma_data even without statistics
+      latent = latent / record.sigma_data
     end
     local pixels = tok:decode(latent)
     local video = media.from_model(pixels)
