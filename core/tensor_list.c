@@ -9,6 +9,7 @@ struct orr_tensor_list {
     int64_t count, capacity;
     char **names;
     orr_tensor **tensors;
+    double *allowances; /* max abs error a verify runner allows; 0 = none */
 };
 
 orr_status orr_tensor_list_create(orr_tensor_list **out) {
@@ -24,6 +25,7 @@ void orr_tensor_list_free(orr_tensor_list *list) {
     }
     free(list->names);
     free(list->tensors);
+    free(list->allowances);
     free(list);
 }
 
@@ -41,11 +43,13 @@ orr_status orr_tensor_list_add(orr_tensor_list *list, const char *name, orr_tens
         char **names = realloc(list->names, (size_t)cap * sizeof *names);
         if (names) list->names = names;
         orr_tensor **tensors = names ? realloc(list->tensors, (size_t)cap * sizeof *tensors) : NULL;
-        if (!tensors) {
+        if (tensors) list->tensors = tensors;
+        double *allowances = tensors ? realloc(list->allowances, (size_t)cap * sizeof *allowances) : NULL;
+        if (!allowances) {
             orr_tensor_free(t);
             return orr_error(ORR_ERR_MEMORY, "tensor list: out of host memory");
         }
-        list->tensors = tensors;
+        list->allowances = allowances;
         list->capacity = cap;
     }
     char *copy = strdup(name);
@@ -54,6 +58,7 @@ orr_status orr_tensor_list_add(orr_tensor_list *list, const char *name, orr_tens
         return orr_error(ORR_ERR_MEMORY, "tensor list: out of host memory");
     }
     list->names[list->count] = copy;
+    list->allowances[list->count] = 0;
     list->tensors[list->count++] = t;
     return ORR_OK;
 }
@@ -72,4 +77,16 @@ orr_tensor *orr_tensor_list_find(const orr_tensor_list *list, const char *name) 
     for (int64_t i = 0; list && i < list->count; i++)
         if (strcmp(list->names[i], name) == 0) return list->tensors[i];
     return NULL;
+}
+
+orr_status orr_tensor_list_allow(orr_tensor_list *list, const char *name, double max_abs_error) {
+    for (int64_t i = 0; list && i < list->count; i++)
+        if (strcmp(list->names[i], name) == 0) return list->allowances[i] = max_abs_error, ORR_OK;
+    return orr_error(ORR_ERR_NOT_FOUND, "tensor list: no '%s' to allow an error on", name ? name : "(null)");
+}
+
+double orr_tensor_list_allowance(const orr_tensor_list *list, const char *name) {
+    for (int64_t i = 0; list && i < list->count; i++)
+        if (strcmp(list->names[i], name) == 0) return list->allowances[i];
+    return 0;
 }

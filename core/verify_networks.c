@@ -15,4 +15,8 @@ void orr_verify_register_builtin_networks(void) {
     void orr_diffusion_register_verify(void); /* core/models/dit_verify.c */
     orr_diffusion_register_verify();
     /* transfer */
+    void orr_transfer_register_verify(void); /* core/models/transfer_verify.c */
+    orr_transfer_register_verify();
+    void orr_preproc_register_verify(void); /* core/preprocess/preproc_verify.c */
+    orr_preproc_register_verify();
 }

@@ -773,6 +773,226 @@ typedef struct orr_transfer_inputs {
 orr_status orr_transfer_forward(orr_transfer *tr, orr_tensor *out, const orr_transfer_inputs *in,
                                 struct orr_tensor_list *trace);
 
+/* A control weight as the official spec gives it: a scalar (map NULL) or a
+ * map [T,H,W] or [H,W] (any size and dtype; a [H,W] map holds for every
+ * frame). */
+typedef struct orr_control_weight {
+    double value; /* the weight where map is NULL; >= 0 */
+    const orr_tensor *map;
+} orr_control_weight;
+
+/* The official load_spatial_temporal_weights for one video: each weight
+ * becomes a map at the control video's pixel size (scalars constant, maps
+ * of another size resized trilinearly, align_corners false), clamped at 0,
+ * and w_i / max(sum_j w_j, 1) per pixel: the maps are rescaled only where
+ * they sum past 1. out (any dtype) is [n] when all are scalars (the same
+ * on the vector, as the official), else [n, T, H, W], whose T, H, W are
+ * the size wanted (the official T is the chunk's 121 frames, whatever the
+ * video's length). bf16 rounds as the official bf16 math does (its
+ * numbers); false computes in float32. */
+orr_status orr_control_weights_normalize(orr_tensor *out, int n, const orr_control_weight *weights, bool bf16);
+
+/* The official resize_control_weight_map of one chunk: maps [..., T, H, W]
+ * over the chunk's pixel frames to out [..., t, h, w] over the token grid
+ * (latent frames, latent size / patch): pixel frame 0 to token frame 0 and
+ * the other frames to the other token frames, each trilinearly; T must be
+ * t or 8(t-1)+1. bf16 as above. */
+orr_status orr_control_weights_to_tokens(orr_tensor *out, const orr_tensor *maps, bool bf16);
+
+/* What the Transfer1 sampler conditions on. */
+typedef struct orr_transfer_cond {
+    /* text, neg_text (the negative prompt, for the unconditioned pass),
+     * their lengths, fps and padding_mask as for orr_dit_sample; and the
+     * previous chunk: condition_latent (NULL for none, as the first chunk),
+     * the latent frames it conditions on (condition_frames: 1 after the
+     * first chunk), augment_sigma (0.001) and augment_noise. Both passes
+     * see the condition frames (input_frames_guidance is not read). */
+    orr_diffusion_cond base;
+    const orr_tensor *latent_hint;    /* [B, N, C, T, H, W], as orr_transfer_inputs */
+    const orr_tensor *control_weight; /* as orr_transfer_inputs; the same in both passes */
+} orr_transfer_cond;
+/* orr_diffusion_cond_init's defaults, no hints. */
+void orr_transfer_cond_init(orr_transfer_cond *c);
+
+/* RES "2ab" (the only loop of the official pipeline), 35 steps from sigma
+ * 80 to 0.002, guidance 5 (transfer.py's default), seed 1. */
+void orr_transfer_sampler_params_init(orr_sampler_params *p);
+
+/* Samples a latent as the official generate_world_from_control:
+ * out [B, C, T, H, W]. Each denoiser call runs the conditioned and the
+ * unconditioned pass (as one network batch), replaces the condition frames
+ * of both estimates by the condition latent, guides x0 = x0_c + g (x0_c -
+ * x0_u) and applies the official one-tile merge_patches_into_video (which
+ * scales latent row 0 and column 0 by 0.9999, their corner by 0.990099).
+ * p: RES_2AB in float32 only (other kinds and bf16 are ORR_ERR_UNSUPPORTED);
+ * init_latent + sigma_max noise is the official start when an input video
+ * is given (sigma_max 70 by the official CLI), pure noise times sigma_max
+ * otherwise. The noise is Philox, not the official generators'. */
+orr_status orr_transfer_sample(orr_transfer *tr, orr_tensor *out, const orr_transfer_cond *cond,
+                               const orr_sampler_params *p);
+
+/* Control videos from an RGB video, as the official deterministic
+ * augmentors (get_augmentor_for_eval) make them, uint8 for uint8
+ * (core/preprocess/). The presets, from the weakest control: */
+typedef enum orr_control_preset {
+    ORR_PRESET_NONE,      /* edge: Canny (20, 50); vis: no blur, no down/up */
+    ORR_PRESET_VERY_LOW,  /* (20, 50); bilateral (15, 100, 50), down/up 4 */
+    ORR_PRESET_LOW,       /* (50, 100); bilateral (15, 100, 50) at 1/4 size, down/up 4 */
+    ORR_PRESET_MEDIUM,    /* (100, 200); bilateral (30, 150, 100) at 1/2 size, down/up 10 (the default) */
+    ORR_PRESET_HIGH,      /* (200, 300); bilateral (50, 300, 150), down/up 16 */
+    ORR_PRESET_VERY_HIGH  /* (300, 400); bilateral (50, 300, 150) at 1/4 size, down/up 16 */
+} orr_control_preset;
+
+/* "none", "very_low", ...; NULL for an invalid value. */
+const char *orr_control_preset_name(orr_control_preset preset);
+/* ORR_ERR_NOT_FOUND (naming the valid names) for an unknown name. */
+orr_status orr_control_preset_from_name(const char *name, orr_control_preset *out);
+
+/* cv2.Canny(image, low, high) (aperture 3, L1 gradient; of several channels
+ * the one with the largest gradient at each pixel): image u8 [H,W,C], C 1
+ * or 3; edges a contiguous u8 [H,W] of 0 and 255. */
+orr_status orr_canny(orr_tensor *edges, const orr_tensor *image, double low, double high);
+/* cv2.bilateralFilter(image, d, sigma_color, sigma_space) (reflect-101
+ * borders; d <= 0 takes the radius from sigma_space): image u8 [H,W,C], C 1
+ * or 3; out a contiguous u8 of its shape. */
+orr_status orr_bilateral_filter(orr_tensor *out, const orr_tensor *image, int d, double sigma_color,
+                                double sigma_space);
+
+/* video and out u8 [3,T,H,W] (RGB, the official C,T,H,W), frames at most
+ * 1280x704 (the official shrinks larger ones first). edge: Canny with the
+ * preset's thresholds, replicated to 3 channels. vis: the blur (frames
+ * shrunk by the preset's factor with INTER_AREA, bilateral-filtered and
+ * enlarged back with INTER_LINEAR; the frame size must divide by that
+ * factor), then every plane down by the down/up factor and back up with
+ * torchvision's antialiased bicubic resize. vis_blur: the blur alone.
+ * Depth, segmentation and keypoint controls come from models that are not
+ * part of orrery: give their videos as input_control. */
+orr_status orr_control_edge(orr_tensor *out, const orr_tensor *video, orr_control_preset preset);
+orr_status orr_control_vis(orr_tensor *out, const orr_tensor *video, orr_control_preset preset);
+orr_status orr_control_vis_blur(orr_tensor *out, const orr_tensor *video, orr_control_preset preset);
+
+/* A generation of any length, as the official pipeline runs it after the
+ * text encoder and the preprocessors (core/models/transfer_pipeline.c):
+ * chunks of chunk_frames sharing one frame, the controls (and the input
+ * video) padded with their last frame to whole chunks; per chunk the
+ * control frames encoded into the latent hints, the weight maps' slice
+ * resized to the token grid, the input chunk encoded and noised to
+ * sigma_max (else pure noise at the sampler's sigma_max, 80), chunk i > 0
+ * conditioned on the last frame of chunk i-1 (through uint8, in an
+ * otherwise black chunk), seed + i; every chunk after the first drops its
+ * first frame. */
+typedef struct orr_transfer_params {
+    int chunk_frames;                 /* 121 (1 + k * temporal compression) */
+    double sigma_max;                 /* 70: the start's noise when an input video is given */
+    const orr_tensor *latent_mean, *latent_std; /* the tokenizer's statistics; NULL = mean 0, std 1 */
+    orr_transfer_cond cond;           /* fps, augment_sigma (the pipeline sets text, hints, condition) */
+    orr_sampler_params sampler;       /* orr_transfer_sampler_params_init's; chunk i uses seed + i */
+    bool bf16_weights;                /* resize weight maps in bf16 as the official; true */
+} orr_transfer_params;
+void orr_transfer_params_init(orr_transfer_params *p);
+
+/* video [B,3,T,H,W] (u8: the official uint8 frames; float: the same in
+ * [-1,1]). controls [B,N,3,T,H,W] in [-1,1], a video per branch in the
+ * order added. input (may be NULL) [B,3,T',H,W] in [-1,1]. text, neg_text
+ * (may be NULL) [B,L,crossattn_channels]. weights: NULL (1 each), [N]
+ * scalars, or [N,T'',H',W''] maps over the pixel frames from frame 0 as
+ * orr_control_weights_normalize makes them (the same for every batch item;
+ * maps shorter than the video hold their last frame, as the official's
+ * 121-frame maps do). timings (may be NULL) sum over the chunks. */
+orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tensor *video, const orr_tensor *controls,
+                                 const orr_tensor *input, const orr_tensor *text, const orr_tensor *neg_text,
+                                 const orr_tensor *weights, const orr_transfer_params *p, orr_world_timings *timings);
+
+/* The official control spec: the JSON that transfer.py --controlnet_specs
+ * reads (core/models/transfer_spec.c). Top-level keys naming a modality
+ * hold its control; every other key is an argument of transfer.py
+ * ("prompt", "negative_prompt", "input_video_path", "sigma_max", "seed",
+ * "num_steps", "guidance", "fps", "blur_strength", "canny_threshold",
+ * "regional_prompts", ... ; unknown ones are kept as the official keeps
+ * them). Members keep their document order and their text (numbers as
+ * written), so a spec read and written back reads the same. Type errors
+ * name the key ("'edge'.'control_weight' is -1; it must be a non-negative
+ * number"). */
+typedef struct orr_transfer_spec orr_transfer_spec;
+
+orr_status orr_transfer_spec_create(orr_transfer_spec **out); /* empty */
+/* `name` (may be NULL) is used in messages. */
+orr_status orr_transfer_spec_parse(orr_transfer_spec **out, const char *json, size_t size, const char *name);
+orr_status orr_transfer_spec_read(orr_transfer_spec **out, const char *path);
+void orr_transfer_spec_free(orr_transfer_spec *s);
+/* The spec as JSON text, snprintf-style: at most cap-1 bytes and a NUL go
+ * to buf (may be NULL with cap 0); *length (may be NULL) gets the full
+ * length. */
+orr_status orr_transfer_spec_write(const orr_transfer_spec *s, char *buf, size_t cap, size_t *length);
+/* Written through a temporary file renamed at the end. */
+orr_status orr_transfer_spec_save(const orr_transfer_spec *s, const char *path);
+
+/* A top-level argument as JSON text ("\"a prompt\"", "70", ...), NULL when
+ * absent (or a control's key); valid until the spec changes. */
+const char *orr_transfer_spec_get(const orr_transfer_spec *s, const char *key);
+/* Sets an argument to a JSON value (type-checked for the documented keys),
+ * or removes it when json is NULL. */
+orr_status orr_transfer_spec_set(orr_transfer_spec *s, const char *key, const char *json);
+
+/* The arguments with transfer.py's defaults for those absent. The strings
+ * are NULL when absent and valid until the spec changes or is freed. */
+typedef struct orr_transfer_args {
+    const char *prompt, *negative_prompt, *input_video_path;
+    double sigma_max;                  /* 70 (used only with an input video; 80 is pure noise) */
+    double guidance;                   /* 5 */
+    double fps;                        /* 24 */
+    int64_t seed;                      /* 1 (chunk i uses seed + i) */
+    int num_steps;                     /* 35 */
+    int num_input_frames;              /* 1, the only value the official takes */
+    orr_control_preset blur_strength;  /* medium */
+    orr_control_preset canny_threshold; /* medium */
+    bool is_av_sample, use_distilled;  /* false */
+} orr_transfer_args;
+orr_status orr_transfer_spec_args(orr_transfer_spec *s, orr_transfer_args *out);
+
+/* One control. Strings are NULL when absent; they stay valid until the
+ * spec changes or is freed. */
+typedef struct orr_control_spec {
+    orr_control_kind kind;
+    const char *input_control;         /* the control video or image; NULL: made from the input video */
+    int n_input_controls;              /* > 1 for a list (multiview): see orr_transfer_spec_input_control */
+    double control_weight;             /* the number (0.5 when absent, as the official) */
+    bool has_control_weight;           /* the key is present */
+    const char *control_weight_path;   /* a weight map (.pt) instead of a number */
+    const char *control_weight_prompt; /* text for a GroundingDINO + SAM2 map (not part of orrery) */
+    const char *input_control_prompt;  /* seg: text for the automatic segmentation */
+    const char *ckpt_path;             /* the branch's checkpoint; NULL: the default */
+} orr_control_spec;
+
+int orr_transfer_spec_controls(const orr_transfer_spec *s);
+/* Control `index` in document order (the order the branches run). */
+orr_status orr_transfer_spec_control(orr_transfer_spec *s, int index, orr_control_spec *out);
+/* ORR_ERR_NOT_FOUND when the spec has no such control. */
+orr_status orr_transfer_spec_find(orr_transfer_spec *s, orr_control_kind kind, orr_control_spec *out);
+/* Input k of a control's list (or its single input at 0); NULL if none. */
+const char *orr_transfer_spec_input_control(orr_transfer_spec *s, orr_control_kind kind, int k);
+/* Adds the control (at the end) or replaces the one of its kind in place,
+ * keeping the members the struct does not hold. control_weight is written
+ * when has_control_weight is set and control_weight_path is NULL. */
+orr_status orr_transfer_spec_set_control(orr_transfer_spec *s, const orr_control_spec *c);
+orr_status orr_transfer_spec_remove_control(orr_transfer_spec *s, orr_control_kind kind);
+
+/* The official validate_controlnet_specs, and what orrery cannot make:
+ * "sigma_max" below 80 without "input_video_path"; a control without
+ * "input_control" and no input video; depth, seg, keypoint, hdmap or lidar
+ * without "input_control" (their models are not part of orrery:
+ * ORR_ERR_UNSUPPORTED naming the model); a control_weight_prompt. */
+orr_status orr_transfer_spec_validate(orr_transfer_spec *s);
+
+/* Whether any control's weight is a map file. */
+bool orr_transfer_spec_has_maps(orr_transfer_spec *s);
+/* The controls' weights through orr_control_weights_normalize: out [n]
+ * when all are numbers, else [n, T, H, W] at the size wanted (the
+ * official's 121 frames at the control video's size). Map files are
+ * torch.save'd tensors [T,H,W] or [H,W] (another shape: ORR_ERR_SHAPE
+ * naming the key). */
+orr_status orr_transfer_spec_weights(orr_transfer_spec *s, orr_tensor *out, bool bf16);
+
 /* end of transfer */
 
 /* ------------------------------------------------------------------------ */
@@ -1144,9 +1364,9 @@ void orr_viewer_close(orr_viewer *v);
 
 /* Panes, numbered from 0 in the order added; *index (may be NULL) gets the
  * number. label may be NULL. frames: u8 [T,H,W,C] or [H,W,C] with C 1, 3 or
- * 4, or float [C,T,H,W] / [1,C,T,H,W] in [-1,1] (the model's layout). A
- * contiguous u8 RGB tensor is shared (its storage kept alive), anything
- * else converted. fps <= 0 takes 24. */
+ * 4; or the model's layout [3,T,H,W] / [B,3,T,H,W] (batch 0 shown), float
+ * in [-1,1] (or u8 when 5-D). A contiguous u8 RGB tensor is shared (its
+ * storage kept alive), anything else converted. fps <= 0 takes 24. */
 orr_status orr_viewer_add_frames(orr_viewer *v, const char *label, const orr_tensor *frames, double fps,
                                  int *index);
 /* A video file or PNG sequence (anything orr_video_open reads), loaded
@@ -1175,10 +1395,12 @@ orr_status orr_viewer_run(orr_viewer *v);
  * *open (may be NULL) becomes false once the user closed the window. */
 orr_status orr_viewer_update(orr_viewer *v, double seconds, bool *open);
 /* One key script line, as a user would act: "key NAME" (SDL key names,
- * with "shift+", "ctrl+" prefixes: "key space", "key shift+Right", "key ?"),
- * "move X Y", "click X Y", "drag X0 Y0 X1 Y1", "wheel N", "wait N" (N
- * updates of 1/60 s each), "screenshot PATH", "quit". Events go through
- * SDL's queue and are handled on the next update. */
+ * with "shift+", "ctrl+", "alt+" prefixes: "key space", "key shift+Right",
+ * "key ?"), "move X Y", "click X Y", "drag X0 Y0 X1 Y1" (window pixels),
+ * "wheel N" (zoom at the pointer), "wait N" (N updates of 1/60 s each),
+ * "screenshot PATH", "quit"; blank lines and "#" comments do nothing.
+ * Events go through SDL's queue and are handled by the next update
+ * (screenshot and quit run one first). */
 orr_status orr_viewer_command(orr_viewer *v, const char *line);
 /* Writes what the window shows now to a PNG (RGB). */
 orr_status orr_viewer_screenshot(orr_viewer *v, const char *path);
@@ -1217,9 +1439,15 @@ int64_t orr_tensor_list_count(const orr_tensor_list *list);
 const char *orr_tensor_list_name(const orr_tensor_list *list, int64_t index);
 orr_tensor *orr_tensor_list_get(const orr_tensor_list *list, int64_t index);
 orr_tensor *orr_tensor_list_find(const orr_tensor_list *list, const char *name);
+/* A verify runner widens the check of one result it added where the
+ * fixture's protocol allows a difference (e.g. +-1 on uint8 pixels whose
+ * rounding differs): it passes when its max abs error is <= max_abs_error. */
+orr_status orr_tensor_list_allow(orr_tensor_list *list, const char *name, double max_abs_error);
+double orr_tensor_list_allowance(const orr_tensor_list *list, const char *name);
 
-/* What a registered network is handed: the three fixture files (inputs
- * and weights open; `outputs` lets a runner read the names it must make). */
+/* What a registered network is handed: the fixture files (inputs and
+ * weights open; `outputs` lets a runner read the names it must make).
+ * weights is NULL for functions without any (preprocessors). */
 typedef struct orr_fixture {
     const char *dir;
     const orr_safetensors *weights;
