@@ -99,7 +99,7 @@ static orr_status project_x0(const orr_tensor *x0, orr_tensor **frames) {
     return st;
 }
 
-static void on_preview(void *user, int step, const orr_tensor *x0) {
+static void on_preview(void *user, int step, const orr_tensor *x, const orr_tensor *x0) {
     orr_world_job *job = user;
     orr_tensor *frames = NULL;
     bool decoded = atomic_exchange(&job->decode, false) && decode_x0(job, x0, &frames) == ORR_OK;

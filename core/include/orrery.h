@@ -591,8 +591,10 @@ typedef struct orr_sampler_progress {
 } orr_sampler_progress;
 
 typedef void (*orr_progress_fn)(void *user, const orr_sampler_progress *progress);
-/* x0 [B, C, T, H, W]: the denoised estimate of `step` (valid during the call). */
-typedef void (*orr_preview_fn)(void *user, int step, const orr_tensor *x0);
+/* After `step`: x [B, C, T, H, W], the sampler's state (now at the step's
+ * sigma_next), and x0, the denoised estimate the step made; both are valid
+ * during the call only. */
+typedef void (*orr_preview_fn)(void *user, int step, const orr_tensor *x, const orr_tensor *x0);
 /* Polled between steps; true stops the run with ORR_ERR_CANCELLED. */
 typedef bool (*orr_cancel_fn)(void *user);
 /* Sigma i (0 <= i <= steps) of a schedule of `steps` steps. */

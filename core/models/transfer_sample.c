@@ -348,10 +348,16 @@ orr_status orr_transfer_sampler_run(transfer_denoiser *d, float *x, const double
         orr_res_2ab_update(xd, x0, i ? x0_prev : NULL, n, s, sigmas[i + 1], i ? sigmas[i - 1] : 0.0);
         memcpy(x0_prev, x0, (size_t)n * sizeof *x0);
         if (p->preview && (i % (p->preview_every > 0 ? p->preview_every : 1) == 0 || i == steps - 1)) {
-            orr_tensor *t;
-            if ((st = orr_tensor_wrap(&t, x0, ORR_F32, 5, d->shape, NULL, NULL))) break;
-            p->preview(p->preview_user, i, t);
-            orr_tensor_free(t);
+            orr_tensor *tx, *tx0;
+            for (int64_t k = 0; k < n; k++) x[k] = (float)xd[k]; /* the state after this step */
+            if ((st = orr_tensor_wrap(&tx, x, ORR_F32, 5, d->shape, NULL, NULL))) break;
+            if ((st = orr_tensor_wrap(&tx0, x0, ORR_F32, 5, d->shape, NULL, NULL))) {
+                orr_tensor_free(tx);
+                break;
+            }
+            p->preview(p->preview_user, i, tx, tx0);
+            orr_tensor_free(tx);
+            orr_tensor_free(tx0);
         }
         if (p->progress) {
             double per_step = (now_seconds() - start) / (i + 1);

@@ -206,13 +206,18 @@ static orr_status step_dpmpp_2m(loop *l, float *x, int i) {
     return ORR_OK;
 }
 
-static orr_status preview(const loop *l, int step, const float *x0) {
+static orr_status preview(const loop *l, int step, const float *x, const float *x0) {
     const orr_sampler_params *p = l->p;
-    orr_tensor *t;
-    orr_status st = orr_tensor_wrap(&t, (void *)x0, ORR_F32, 5, l->d->shape, NULL, NULL);
+    orr_tensor *tx, *tx0;
+    orr_status st = orr_tensor_wrap(&tx, (void *)x, ORR_F32, 5, l->d->shape, NULL, NULL);
     if (st) return st;
-    p->preview(p->preview_user, step, t);
-    orr_tensor_free(t);
+    if ((st = orr_tensor_wrap(&tx0, (void *)x0, ORR_F32, 5, l->d->shape, NULL, NULL))) {
+        orr_tensor_free(tx);
+        return st;
+    }
+    p->preview(p->preview_user, step, tx, tx0);
+    orr_tensor_free(tx);
+    orr_tensor_free(tx0);
     return ORR_OK;
 }
 
@@ -248,7 +253,7 @@ orr_status orr_sampler_run(orr_denoiser *d, float *x, const double *sigmas, cons
         if (d->bf16)
             for (int64_t k = 0; k < n; k++) x[k] = orr_bf16_to_f32(orr_f32_to_bf16(x[k]));
         if (p->preview && (i % (p->preview_every > 0 ? p->preview_every : 1) == 0 || i == steps - 1))
-            st = preview(&l, i, l.x0);
+            st = preview(&l, i, x, l.x0);
         if (p->progress) {
             double per_step = (now_seconds() - start) / (i + 1);
             orr_sampler_progress pr = {i, steps, sigmas[i], sigmas[i + 1], per_step, per_step * (steps - 1 - i)};

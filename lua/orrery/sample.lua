@@ -28,8 +28,8 @@
 --   preview     function(step, x0), every `preview_every` steps and the last
 --   on_step     function(s) after each step: s.step (0-based), s.steps,
 --               s.sigma, s.sigma_next, s.guidance, s.x0 (the denoised
---               estimate, valid during the call: clone it to keep it),
---               s.x (nil: the C API does not hand out the state yet);
+--               estimate) and s.x (the state after the step, at
+--               sigma_next), both valid during the call: clone to keep;
 --               s:set_guidance(g), s:stop() or returning "stop"/false
 --   cancel      function() -> true to stop with an error
 --
@@ -178,18 +178,22 @@ local callbacks = {
     guard(run, run.progress, { step = p.step, steps = p.steps, sigma = p.sigma, sigma_next = p.sigma_next,
       seconds_per_step = p.seconds_per_step, eta_seconds = p.eta_seconds })
   end),
-  preview = ffi.cast("orr_preview_fn", function(_, step, x0)
+  preview = ffi.cast("orr_preview_fn", function(_, step, x, x0)
     local run = current()
     if not run or run.abort then return end
     guard(run, function()
-      local out = ffi.new("orr_tensor*[1]")
-      check(C.orr_tensor_view(out, x0))
-      local view = tensor.wrap(out[0], false)
-      -- x0 lives only during this call: the view is freed right after
+      local function borrow(t)
+        local out = ffi.new("orr_tensor*[1]")
+        check(C.orr_tensor_view(out, t))
+        return tensor.wrap(out[0], false)
+      end
+      -- x and x0 live only during this call: the views are freed right after
+      local view, state = borrow(x0), borrow(x)
       local ok, err = pcall(function()
         if run.on_step then
           local s = setmetatable({ run = run, step = step, steps = run.steps, sigma = run.sigmas[step + 1],
-            sigma_next = run.sigmas[step + 2], guidance = run.guidance_used[step], x0 = view }, step_state)
+            sigma_next = run.sigmas[step + 2], guidance = run.guidance_used[step], x = state, x0 = view },
+            step_state)
           local r = run.on_step(s)
           if r == "stop" or r == false then run.stop_requested = true end
           if run.stop_requested then
@@ -200,6 +204,7 @@ local callbacks = {
         if run.preview and (step % run.preview_every == 0 or step == run.steps - 1) then run.preview(step, view) end
       end)
       view:free()
+      state:free()
       if not ok then error(err, 0) end
     end)
   end),

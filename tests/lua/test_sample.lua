@@ -52,7 +52,12 @@ T.case("hooks see each step and can steer", function()
     sigmas[#sigmas + 1] = s.sigma
     T.ok(orrery.is_tensor(s.x0) and s.x0:size(1) == 16, "x0 is the latent-shaped estimate")
     T.eq(s.steps, 4, "steps")
-    T.eq(s.x, nil, "x is not handed out by the C API yet")
+    T.ok(orrery.is_tensor(s.x) and s.x:size(1) == 16, "x is the state after the step")
+    if s.step == s.steps - 1 then
+      local d = s.x - s.x0
+      T.eq((d * d):max(), 0, "the last Euler step lands on its estimate")
+      d:free()
+    end
   end }
   T.eq(#steps, 4, "one call per step")
   T.eq(steps[1], 0, "0-based steps")

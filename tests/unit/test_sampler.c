@@ -373,9 +373,9 @@ static void on_progress(void *user, const orr_sampler_progress *pr) {
     e->eta = pr->eta_seconds;
 }
 
-static void on_preview(void *user, int step, const orr_tensor *x0) {
+static void on_preview(void *user, int step, const orr_tensor *x, const orr_tensor *x0) {
     events *e = user;
-    CHECK(x0->ndim == 5 && x0->shape[1] == 4);
+    CHECK(x0->ndim == 5 && x0->shape[1] == 4 && orr_tensor_same_shape(x, x0) && x->data != x0->data);
     e->previews++;
     e->last_step = step;
 }
