@@ -43,6 +43,8 @@ local function spawn()
   local argv = ffi.new("char*[2]") -- NULL-terminated (one initializer would fill both)
   argv[0] = path
   local env_strings = { "HOME=" .. home, "TERM=xterm", "PATH=/usr/bin:/bin", "ORRERY_HISTORY=" .. home .. "/history" }
+  -- a sanitizer build passes its options on to the REPL it starts
+  if os.getenv("ASAN_OPTIONS") then env_strings[#env_strings + 1] = "ASAN_OPTIONS=" .. os.getenv("ASAN_OPTIONS") end
   local envp = ffi.new("char*[?]", #env_strings + 1)
   local anchors = {}
   for i, s in ipairs(env_strings) do
