@@ -14,9 +14,11 @@
  * b may be NULL. */
 void orr_ref_linear(float *y, int64_t ldy, const float *x, int64_t ldx, const void *w, orr_dtype w_dtype,
                     int64_t ldw, const float *b, int64_t rows, int64_t in, int64_t out);
-/* The same with OpenBLAS; 16-bit weights are widened to f32 in panels of
- * rows that fit the cache. Needs ld* >= the row length (unless rows == 1).
- * Fails only when the panel scratch cannot be allocated. */
+/* The same with OpenBLAS, threaded over the pool (serially when called from
+ * inside a pool job); 16-bit weights are widened to f32 in panels that fit
+ * the cache, or, for up to 8 rows of x, inside a fused dot loop. Needs ld*
+ * >= the row length (unless rows == 1). Fails only when the panel scratch
+ * cannot be allocated. */
 orr_status orr_cpu_linear(float *y, int64_t ldy, const float *x, int64_t ldx, const void *w, orr_dtype w_dtype,
                           int64_t ldw, const float *b, int64_t rows, int64_t in, int64_t out);
 

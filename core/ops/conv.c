@@ -188,8 +188,8 @@ orr_status orr_avg_pool3d(orr_tensor *y, const orr_tensor *x, const int kernel[3
     int64_t in[3], k[3], step[3], out[3], want[5] = {x->shape[0], x->shape[1]};
     for (int a = 0; a < 3; a++) {
         if (kernel[a] < 1 || stride[a] < 1)
-            return orr_error(ORR_ERR_ARGUMENT, "avg_pool3d: kernel[%d] is %d and stride[%d] is %d; both must be >= 1", a,
-                             kernel[a], a, stride[a]);
+            return orr_error(ORR_ERR_ARGUMENT, "avg_pool3d: kernel[%d] is %d and stride[%d] is %d; both must be >= 1",
+                             a, kernel[a], a, stride[a]);
         in[a] = x->shape[2 + a];
         k[a] = kernel[a];
         step[a] = stride[a];

@@ -53,7 +53,8 @@ orr_status orr_linear(orr_tensor *y, const orr_tensor *x, const orr_tensor *w, c
     if (w->dtype != ORR_F32 && w->dtype != ORR_BF16 && w->dtype != ORR_F16)
         return orr_error(ORR_ERR_DTYPE, "linear: w is %s; it must be f32, bf16 or f16",
                          orr_tensor_describe(w, dw, sizeof dw));
-    if (w->ndim != 2) return orr_error(ORR_ERR_SHAPE, "linear: w is %s but must be [N,K]", orr_tensor_describe(w, dw, sizeof dw));
+    if (w->ndim != 2)
+        return orr_error(ORR_ERR_SHAPE, "linear: w is %s but must be [N,K]", orr_tensor_describe(w, dw, sizeof dw));
     if (x->ndim < 1) return orr_error(ORR_ERR_SHAPE, "linear: x is a scalar; it needs a last dim of K");
     int64_t in = w->shape[1], out = w->shape[0];
     if (x->shape[x->ndim - 1] != in)
@@ -61,12 +62,13 @@ orr_status orr_linear(orr_tensor *y, const orr_tensor *x, const orr_tensor *w, c
                          orr_tensor_describe(w, dw, sizeof dw), (long long)x->shape[x->ndim - 1],
                          orr_tensor_describe(x, dx, sizeof dx));
     if (b && (b->ndim != 1 || b->shape[0] != out))
-        return orr_error(ORR_ERR_SHAPE, "linear: b is %s but w has %lld rows (N)", orr_tensor_describe(b, db, sizeof db),
-                         (long long)out);
+        return orr_error(ORR_ERR_SHAPE, "linear: b is %s but w has %lld rows (N)",
+                         orr_tensor_describe(b, db, sizeof db), (long long)out);
     bool y_ok = y->ndim == x->ndim && y->shape[y->ndim - 1] == out;
     for (int d = 0; y_ok && d < x->ndim - 1; d++) y_ok = y->shape[d] == x->shape[d];
     if (!y_ok)
-        return orr_error(ORR_ERR_SHAPE, "linear: y is %s but x is %s and w is %s, so y must be x's shape with last dim %lld",
+        return orr_error(ORR_ERR_SHAPE,
+                         "linear: y is %s but x is %s and w is %s, so y must be x's shape with last dim %lld",
                          orr_tensor_describe(y, dy, sizeof dy), orr_tensor_describe(x, dx, sizeof dx),
                          orr_tensor_describe(w, dw, sizeof dw), (long long)out);
 
@@ -97,7 +99,8 @@ orr_status orr_linear(orr_tensor *y, const orr_tensor *x, const orr_tensor *w, c
         if ((st = orr_output_f32_begin(y, &y_tmp, &yd))) goto done;
         ldy = out;
     }
-    if ((st = check_blas_size(op, "x", rows)) || (st = check_blas_size(op, "x", ldx)) ||
+    /* the kernel cuts rows and outputs into blocks; K and the row strides go to BLAS whole */
+    if ((st = check_blas_size(op, "x", in)) || (st = check_blas_size(op, "x", ldx)) ||
         (st = check_blas_size(op, "w", ldw)) || (st = check_blas_size(op, "y", ldy)))
         goto done;
     if ((st = orr_cpu_linear(yd, ldy, xd, ldx, wd, w->dtype, ldw, bd, rows, in, out))) goto done;

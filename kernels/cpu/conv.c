@@ -1,26 +1,30 @@
 /* cpu/conv.c — convolution as sgemm. Per batch item and group the output
  * [cout_g, P] (P = output positions) is W [cout_g, K] times the im2col
  * matrix [K, P] (K = cin_g * kt * kh * kw). The im2col matrix is built one
- * tile of positions at a time into a bounded per-thread buffer, so memory
- * stays at a few MiB whatever the video size, and the tile is still warm in
- * cache when sgemm packs it. A 1x1x1 conv with stride 1 and no padding needs
- * no im2col at all: x itself is the [K, P] operand.
+ * tile of positions (and, for large K, one chunk of its rows) at a time
+ * into a per-thread buffer of about 1 MiB, so memory stays bounded whatever
+ * the video size and the tile is still in L2 when sgemm packs it. A 1x1x1
+ * conv with stride 1 and no padding needs no im2col at all: x itself is the
+ * [K, P] operand; one that leaves h and w alone (the tokenizers' (3,1,1)
+ * temporal convs) has im2col rows that are whole frames.
  *
  * Threading as in cpu/linear.c: tiles (and, for small P, slices of the
  * output channels) are blocks that the pool's threads take from a shared
  * counter; each builds its im2col tile and runs a single-threaded sgemm. */
 #include <cblas.h>
 #include <stdatomic.h>
-#include <string.h>
 
 #include "conv.h"
 
-/* A thread's im2col tile stays within COL_BYTES (L2) unless that would make
- * it narrower than MIN_TILE positions, where sgemm loses efficiency. Tiles
- * are cut down to MIN_SPLIT_TILE and output channels to MIN_SPLIT_CHANNELS
- * only to give every thread two blocks. */
+/* A thread's im2col tile is at least MIN_TILE positions wide (narrower
+ * ones cost sgemm speed) and, past that, as wide as COL_BYTES (about L2)
+ * allows; where K rows of that width do not fit in COL_BYTES, the tile is
+ * built and multiplied in chunks of rows that do (at least MIN_K_CHUNK).
+ * Tiles are cut down to MIN_SPLIT_TILE and output channels to
+ * MIN_SPLIT_CHANNELS only to give every thread two blocks. */
 #define COL_BYTES (1024 * 1024)
 #define MIN_TILE 256
+#define MIN_K_CHUNK 256
 #define POINTWISE_TILE 2048
 #define MIN_SPLIT_TILE 64
 #define MIN_SPLIT_CHANNELS 32
@@ -40,6 +44,7 @@ typedef struct conv_job {
     int64_t positions;  /* P = out[0] * out[1] * out[2] */
     int64_t cout_g, cin_g;
     int64_t tile, tiles, co_block, co_blocks, tasks, slots;
+    int64_t k_chunk;    /* im2col rows built and multiplied at a time */
     atomic_llong next;
     float *cols;        /* one im2col tile per slot */
 } conv_job;
@@ -53,45 +58,45 @@ typedef struct conv_block {
 } conv_block;
 
 /* Row r of the im2col tile: input channel ci at kernel tap (kt, kh, kw),
- * one value per output position in [p0, p0 + width). */
+ * one value per output position in [p0, p0 + width). The tile is walked an
+ * output row at a time; in each row, the columns [lo, up) read inside the
+ * input and the rest are zero padding. */
 static void im2col_row(const conv_job *j, const conv_block *blk, int64_t r, float *dst) {
     const orr_conv_shape *s = j->s;
     const int64_t *k = s->kernel, *st = s->stride, *d = s->dilation, *pad = s->padding;
+    const int64_t out_w = s->out[2], in_w = s->in[2], sw = st[2];
     int64_t kw = r % k[2], kh = r / k[2] % k[1], kt = r / (k[1] * k[2]) % k[0], ci = r / (k[0] * k[1] * k[2]);
     const float *xc = blk->x + ci * s->x_stride[1];
-    int64_t p = blk->p0, end = blk->p0 + blk->width;
-    int64_t ot = p / (s->out[1] * s->out[2]), oh = p / s->out[2] % s->out[1], ow = p % s->out[2];
     int64_t w_off = kw * d[2] - pad[2];
+    int64_t lo = clamp(ceil_div_signed(-w_off, sw), 0, out_w);
+    int64_t up = clamp(ceil_div_signed(in_w - w_off, sw), lo, out_w);
+    int64_t p = blk->p0, end = blk->p0 + blk->width;
+    int64_t ot = p / (s->out[1] * out_w), oh = p / out_w % s->out[1], ow = p % out_w;
     while (p < end) {
-        int64_t len = end - p < s->out[2] - ow ? end - p : s->out[2] - ow;
+        int64_t stop = end - p < out_w - ow ? ow + (end - p) : out_w; /* columns [ow, stop) */
         int64_t tc = ot * st[0] + kt * d[0] - pad[0]; /* frame of the causally extended input */
         int64_t hi = oh * st[1] + kh * d[1] - pad[1];
-        if (tc < 0 || tc >= s->in[0] + s->causal_pad || hi < 0 || hi >= s->in[1]) {
-            memset(dst, 0, (size_t)len * sizeof(float));
-        } else {
+        int64_t a = stop, z = stop;
+        const float *src = NULL; /* src[c * sw] is the input under output column c */
+        if (tc >= 0 && tc < s->in[0] + s->causal_pad && hi >= 0 && hi < s->in[1]) {
             int64_t frame = tc < s->causal_pad ? 0 : tc - s->causal_pad;
-            const float *src = xc + (frame * s->in[1] + hi) * s->in[2];
-            /* positions whose input column (ow + i) * stride + w_off lies in [0, W) */
-            int64_t lo = clamp(ceil_div_signed(-w_off, st[2]) - ow, 0, len);
-            int64_t up = clamp(ceil_div_signed(s->in[2] - w_off, st[2]) - ow, lo, len);
-            memset(dst, 0, (size_t)lo * sizeof(float));
-            if (st[2] == 1) {
-                memcpy(dst + lo, src + ow + lo + w_off, (size_t)(up - lo) * sizeof(float));
-            } else {
-                const float *from = src + (ow + lo) * st[2] + w_off;
-                for (int64_t i = lo; i < up; i++, from += st[2]) dst[i] = *from;
-            }
-            memset(dst + up, 0, (size_t)(len - up) * sizeof(float));
+            src = xc + (frame * s->in[1] + hi) * in_w + w_off;
+            a = clamp(lo, ow, stop);
+            z = clamp(up, a, stop);
         }
-        dst += len;
-        p += len;
-        ow += len;
-        if (ow == s->out[2]) {
-            ow = 0;
-            if (++oh == s->out[1]) {
-                oh = 0;
-                ot++;
-            }
+        float *out = dst - ow; /* out[c] is output column c */
+        for (int64_t c = ow; c < a; c++) out[c] = 0.0f;
+        if (sw == 1)
+            for (int64_t c = a; c < z; c++) out[c] = src[c];
+        else
+            for (int64_t c = a; c < z; c++) out[c] = src[c * sw];
+        for (int64_t c = z; c < stop; c++) out[c] = 0.0f;
+        dst += stop - ow;
+        p += stop - ow;
+        ow = 0;
+        if (++oh == s->out[1]) {
+            oh = 0;
+            ot++;
         }
     }
 }
@@ -112,36 +117,39 @@ static conv_block block_of(const conv_job *j, int64_t task) {
     return blk;
 }
 
-/* Builds the block's im2col tile into `col` unless the tile there is the
- * one it needs already (`built` remembers the last), then multiplies. */
+/* Multiplies one block. The im2col tile goes through `col` k_chunk rows at
+ * a time, each chunk multiplied while it is in cache; when one chunk holds
+ * all of K, a tile built for the previous block (`built`) is reused. */
 static void conv_run_block(const conv_job *j, const conv_block *blk, float *col, int64_t *built) {
-    const float *operand = blk->x + blk->p0;
-    int64_t ld = j->s->x_stride[1];
-    if (!j->pointwise) {
-        int64_t key = blk->item * j->tiles + blk->p0 / j->tile;
-        if (*built != key) {
-            for (int64_t r = 0; r < j->k_rows; r++) im2col_row(j, blk, r, col + r * blk->width);
-            *built = key;
-        }
-        operand = col;
-        ld = blk->width;
-    }
-    int64_t ldy = j->s->y_stride[1];
+    int64_t ldy = j->s->y_stride[1], g = blk->item % j->s->groups;
     float *y = blk->y + blk->co0 * ldy + blk->p0;
     if (j->b) {
-        const float *bias = j->b + blk->item % j->s->groups * j->cout_g + blk->co0;
+        const float *bias = j->b + g * j->cout_g + blk->co0;
         for (int64_t co = 0; co < blk->co_n; co++)
             for (int64_t i = 0; i < blk->width; i++) y[co * ldy + i] = bias[co];
     }
-    int64_t g = blk->item % j->s->groups;
+    float beta = j->b ? 1.0f : 0.0f;
     const float *w = j->w + (g * j->cout_g + blk->co0) * j->k_rows;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)blk->co_n, (int)blk->width, (int)j->k_rows, 1.0f, w,
-                (int)j->k_rows, operand, (int)ld, j->b ? 1.0f : 0.0f, y, (int)ldy);
+    if (j->pointwise) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)blk->co_n, (int)blk->width, (int)j->k_rows, 1.0f,
+                    w, (int)j->k_rows, blk->x + blk->p0, (int)j->s->x_stride[1], beta, y, (int)ldy);
+        return;
+    }
+    int64_t key = blk->item * j->tiles + blk->p0 / j->tile;
+    for (int64_t r0 = 0; r0 < j->k_rows; r0 += j->k_chunk) {
+        int64_t kc = j->k_rows - r0 < j->k_chunk ? j->k_rows - r0 : j->k_chunk;
+        if (*built != key)
+            for (int64_t r = r0; r < r0 + kc; r++) im2col_row(j, blk, r, col + (r - r0) * blk->width);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)blk->co_n, (int)blk->width, (int)kc, 1.0f, w + r0,
+                    (int)j->k_rows, col, (int)blk->width, beta, y, (int)ldy);
+        beta = 1.0f;
+    }
+    *built = j->k_chunk == j->k_rows ? key : -1;
 }
 
 static void conv_slots(void *user, int64_t begin, int64_t end) {
     conv_job *j = user;
-    float *col = j->pointwise ? NULL : j->cols + begin * j->k_rows * j->tile;
+    float *col = j->pointwise ? NULL : j->cols + begin * j->k_chunk * j->tile;
     int64_t built = -1;
     for (int64_t task; (task = atomic_fetch_add(&j->next, 1)) < j->tasks;) {
         conv_block blk = block_of(j, task);
@@ -179,9 +187,28 @@ static void plan_blocks(conv_job *j) {
     j->co_blocks = (j->cout_g + j->co_block - 1) / j->co_block;
     j->tasks = items * j->tiles * j->co_blocks;
     j->slots = want == 1 ? 1 : j->tasks < threads ? j->tasks : threads;
+    j->k_chunk = COL_BYTES / ((int64_t)sizeof(float) * j->tile);
+    j->k_chunk = j->k_chunk < MIN_K_CHUNK ? MIN_K_CHUNK : j->k_chunk;
+    j->k_chunk = j->k_chunk < j->k_rows ? j->k_chunk : j->k_rows;
 }
 
-orr_status orr_cpu_conv3d(float *y, const float *x, const float *w, const float *b, const orr_conv_shape *s) {
+/* A conv that leaves h and w alone (kernel, stride 1 there, no padding: the
+ * (3,1,1) temporal convs) is the same conv over one long row per frame,
+ * which im2col copies a frame at a time. */
+static orr_conv_shape merge_spatial(const orr_conv_shape *s) {
+    orr_conv_shape m = *s;
+    if (s->kernel[1] == 1 && s->kernel[2] == 1 && s->stride[1] == 1 && s->stride[2] == 1 && s->padding[1] == 0 &&
+        s->padding[2] == 0) {
+        m.in[2] = s->in[1] * s->in[2];
+        m.out[2] = s->out[1] * s->out[2];
+        m.in[1] = m.out[1] = 1;
+    }
+    return m;
+}
+
+orr_status orr_cpu_conv3d(float *y, const float *x, const float *w, const float *b, const orr_conv_shape *shape) {
+    orr_conv_shape merged = merge_spatial(shape);
+    const orr_conv_shape *s = &merged;
     conv_job j = {.s = s, .x = x, .w = w, .b = b, .y = y, .pointwise = is_pointwise(s)};
     j.cin_g = s->in_channels / s->groups;
     j.cout_g = s->out_channels / s->groups;
@@ -199,7 +226,7 @@ orr_status orr_cpu_conv3d(float *y, const float *x, const float *w, const float 
     atomic_init(&j.next, 0);
     size_t bytes = 0;
     if (!j.pointwise) {
-        bytes = (size_t)(j.slots * j.k_rows * j.tile) * sizeof(float);
+        bytes = (size_t)(j.slots * j.k_chunk * j.tile) * sizeof(float);
         orr_status st = orr_mem_alloc(ORR_CPU, bytes, (void **)&j.cols);
         if (st) return st;
     }

@@ -19,18 +19,20 @@
 
 #include "linear.h"
 
-/* Blocks of C are at most MAX_BLOCK_M x MAX_BLOCK_N, at least MIN_BLOCK
- * on a side when they must be cut smaller to feed every thread. */
+/* Blocks of C are at most MAX_BLOCK_M x MAX_BLOCK_N (large and square-ish,
+ * so that sgemm's packing of x and w is amortised), at least MIN_BLOCK on
+ * a side when they must be cut smaller to feed every thread. */
 #define MAX_BLOCK_M 1024
-#define MAX_BLOCK_N 256
+#define MAX_BLOCK_N 1024
 #define MIN_BLOCK 32
-/* A thread's widened panel of 16-bit weight rows stays within this (L2). */
-#define PANEL_BYTES (1024 * 1024)
+/* 16-bit weights are widened into the thread's own panel of PANEL_FLOATS
+ * (2 MiB): a block's rows, PANEL_FLOATS / rows columns of K at a time. */
+#define PANEL_FLOATS (512 * 1024)
 /* Products under this many flops run on the calling thread. */
 #define SERIAL_FLOPS (1 << 21)
-/* Up to this many rows of x, a 16-bit weight is read once by a fused
- * widen-and-dot loop instead (decoding one token is memory bound). */
-#define FUSED_MAX_ROWS 4
+/* Up to this many rows of x, each weight row is read once by a fused
+ * (widen-and-)dot loop instead: one token at a time is memory bound. */
+#define FUSED_MAX_ROWS 8
 
 bool orr_cpu_blas_layout(int64_t rs, int64_t cs, int64_t rows, int64_t cols, bool *trans, int64_t *ld) {
     int64_t min_ld = cols > 1 ? cols : 1;
@@ -65,22 +67,20 @@ typedef struct block_grid {
 } block_grid;
 
 /* Cuts `batch` products of m x n (inner size k) into blocks: as large as
- * the caps allow, then halved along the longer side until every thread has
- * at least two blocks to take (for balance), unless that would go below
- * MIN_BLOCK or the work is too small to share. */
-static block_grid plan_blocks(int64_t batch, int64_t m, int64_t n, int64_t k, int64_t max_bn) {
+ * the caps allow, then cut along n (along m once n blocks would go below
+ * MIN_BLOCK) until every thread has at least two blocks to take, unless the
+ * work is too small to share. n first: each cut of m repacks w (and widens
+ * a 16-bit w) once more, and it measured best for DiT-sized products. */
+static block_grid plan_blocks(int64_t batch, int64_t m, int64_t n, int64_t k) {
     block_grid g;
     int64_t threads = orr_get_num_threads();
     bool serial = 2.0 * (double)batch * (double)m * (double)n * (double)k < SERIAL_FLOPS || threads == 1;
     int64_t want = serial ? 1 : 2 * threads;
-    int64_t nbm = ceil_div(m, MAX_BLOCK_M), nbn = ceil_div(n, max_bn);
+    int64_t nbm = ceil_div(m, MAX_BLOCK_M), nbn = ceil_div(n, MAX_BLOCK_N);
     while (batch * nbm * nbn < want) {
-        int64_t bm = ceil_div(m, nbm), bn = ceil_div(n, nbn);
-        if (bm >= bn && bm >= 2 * MIN_BLOCK)
-            nbm++;
-        else if (bn >= 2 * MIN_BLOCK)
+        if (ceil_div(n, nbn) >= 2 * MIN_BLOCK)
             nbn++;
-        else if (bm >= 2 * MIN_BLOCK)
+        else if (ceil_div(m, nbm) >= 2 * MIN_BLOCK)
             nbm++;
         else
             break;
@@ -132,70 +132,104 @@ typedef struct linear_job {
     const float *b;
     int64_t rows, in, out;
     block_grid grid;
-    atomic_llong next;  /* next block to take */
-    float *panels;      /* one widened panel per slot (16-bit weights) */
+    atomic_llong next;     /* next block to take */
+    float *panels;         /* one widened panel per slot (16-bit weights) */
+    int64_t panel_k;       /* columns of K widened at a time */
 } linear_job;
 
 static void linear_block(linear_job *j, int64_t task, float *panel) {
     int64_t m0 = task / j->grid.nbn * j->grid.bm, n0 = task % j->grid.nbn * j->grid.bn;
     int64_t m = j->rows - m0 < j->grid.bm ? j->rows - m0 : j->grid.bm;
     int64_t n = j->out - n0 < j->grid.bn ? j->out - n0 : j->grid.bn;
+    const float *x = j->x + m0 * j->ldx;
     float *y = j->y + m0 * j->ldy + n0;
     if (j->b)
         for (int64_t i = 0; i < m; i++) memcpy(y + i * j->ldy, j->b + n0, (size_t)n * sizeof(float));
-    const float *w = (const float *)j->w + n0 * j->ldw;
-    int64_t ldw = j->ldw;
-    if (j->w_dtype != ORR_F32) {
-        for (int64_t r = 0; r < n; r++)
-            widen(panel + r * j->in, (const uint16_t *)j->w + (n0 + r) * j->ldw, j->w_dtype, j->in);
-        w = panel;
-        ldw = j->in;
+    float beta = j->b ? 1.0f : 0.0f;
+    if (j->w_dtype == ORR_F32) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)j->in, 1.0f, x, (int)j->ldx,
+                    (const float *)j->w + n0 * j->ldw, (int)j->ldw, beta, y, (int)j->ldy);
+        return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)j->in, 1.0f, j->x + m0 * j->ldx,
-                (int)j->ldx, w, (int)ldw, j->b ? 1.0f : 0.0f, y, (int)j->ldy);
+    for (int64_t k0 = 0; k0 < j->in; k0 += j->panel_k) {
+        int64_t kc = j->in - k0 < j->panel_k ? j->in - k0 : j->panel_k;
+        for (int64_t r = 0; r < n; r++)
+            widen(panel + r * kc, (const uint16_t *)j->w + (n0 + r) * j->ldw + k0, j->w_dtype, kc);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)kc, 1.0f, x + k0, (int)j->ldx, panel,
+                    (int)kc, beta, y, (int)j->ldy);
+        beta = 1.0f;
+    }
 }
 
 static void linear_slots(void *user, int64_t begin, int64_t end) {
     linear_job *j = user;
-    float *panel = j->panels ? j->panels + begin * j->grid.bn * j->in : NULL;
+    float *panel = j->panels ? j->panels + begin * j->grid.bn * j->panel_k : NULL;
     for (int64_t task; (task = atomic_fetch_add(&j->next, 1)) < j->grid.tasks;) linear_block(j, task, panel);
 }
 
-/* y[i, o] for o in [begin, end): each 16-bit weight row is widened in
- * blocks and dotted with the (few) rows of x, so w is read exactly once. */
-#define FUSED_BLOCK 256
+/* Sixteen floats: GCC/Clang vector extensions, one AVX-512 register (two
+ * or four narrower ones elsewhere). */
+typedef float vec16 __attribute__((vector_size(64)));
 #define LANES 16
-static void fused_dot_outputs(void *user, int64_t begin, int64_t end) {
-    const linear_job *j = user;
-    float wb[FUSED_BLOCK];
-    for (int64_t o = begin; o < end; o++) {
-        float acc[FUSED_MAX_ROWS][LANES] = {{0}};
-        float tail[FUSED_MAX_ROWS] = {0};
-        for (int64_t k0 = 0; k0 < j->in; k0 += FUSED_BLOCK) {
-            int64_t len = j->in - k0 < FUSED_BLOCK ? j->in - k0 : FUSED_BLOCK;
-            int64_t vec = len / LANES * LANES;
-            widen(wb, (const uint16_t *)j->w + o * j->ldw + k0, j->w_dtype, len);
-            for (int64_t r = 0; r < j->rows; r++) {
-                const float *xr = j->x + r * j->ldx + k0;
-                for (int64_t i = 0; i < vec; i += LANES)
-                    for (int l = 0; l < LANES; l++) acc[r][l] += xr[i + l] * wb[i + l];
-                for (int64_t i = vec; i < len; i++) tail[r] += xr[i] * wb[i];
-            }
-        }
-        for (int64_t r = 0; r < j->rows; r++) {
-            float sum = tail[r];
-            for (int l = 0; l < LANES; l++) sum += acc[r][l];
-            j->y[r * j->ldy + o] = sum + (j->b ? j->b[o] : 0.0f);
+#define FUSED_BLOCK 256
+
+/* acc[r] += x[r, i] * wr[i] over i < len (a multiple of LANES) for a
+ * compile-time row count, so that the accumulators stay in registers. */
+static inline __attribute__((always_inline)) void dot_rows(vec16 *acc, const float *x, int64_t ldx,
+                                                            const float *wr, int64_t len, const int rows) {
+    for (int64_t i = 0; i < len; i += LANES) {
+        vec16 wv, xv;
+        memcpy(&wv, wr + i, sizeof wv);
+        for (int r = 0; r < rows; r++) {
+            memcpy(&xv, x + r * ldx + i, sizeof xv);
+            acc[r] += xv * wv;
         }
     }
 }
 
-/* One row of x against f32 weight rows [begin, end): a gemv per thread. */
-static void gemv_outputs(void *user, int64_t begin, int64_t end) {
+/* y[i, o] for o in [begin, end): each weight row is (widened in blocks and)
+ * dotted with the few rows of x, so w is read exactly once. OUT_BLOCK
+ * outputs share each block of x while it sits in L1. */
+#define OUT_BLOCK 16
+static void fused_dot_outputs(void *user, int64_t begin, int64_t end) {
     const linear_job *j = user;
-    if (j->b) memcpy(j->y + begin, j->b + begin, (size_t)(end - begin) * sizeof(float));
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(end - begin), (int)j->in, 1.0f, (const float *)j->w + begin * j->ldw,
-                (int)j->ldw, j->x, 1, j->b ? 1.0f : 0.0f, j->y + begin, 1);
+    const int64_t rows = j->rows;
+    float widened[FUSED_BLOCK];
+    for (int64_t o0 = begin; o0 < end; o0 += OUT_BLOCK) {
+        int64_t outs = end - o0 < OUT_BLOCK ? end - o0 : OUT_BLOCK;
+        vec16 acc[OUT_BLOCK][FUSED_MAX_ROWS] = {{{0}}};
+        float tail[OUT_BLOCK][FUSED_MAX_ROWS] = {{0}};
+        for (int64_t k0 = 0; k0 < j->in; k0 += FUSED_BLOCK) {
+            int64_t len = j->in - k0 < FUSED_BLOCK ? j->in - k0 : FUSED_BLOCK;
+            int64_t vec = len / LANES * LANES;
+            const float *x = j->x + k0;
+            for (int64_t o = 0; o < outs; o++) {
+                const float *wr = (const float *)j->w + (o0 + o) * j->ldw + k0;
+                if (j->w_dtype != ORR_F32) {
+                    widen(widened, (const uint16_t *)j->w + (o0 + o) * j->ldw + k0, j->w_dtype, len);
+                    wr = widened;
+                }
+                switch (rows) {
+                case 1: dot_rows(acc[o], x, j->ldx, wr, vec, 1); break;
+                case 2: dot_rows(acc[o], x, j->ldx, wr, vec, 2); break;
+                case 3: dot_rows(acc[o], x, j->ldx, wr, vec, 3); break;
+                case 4: dot_rows(acc[o], x, j->ldx, wr, vec, 4); break;
+                case 5: dot_rows(acc[o], x, j->ldx, wr, vec, 5); break;
+                case 6: dot_rows(acc[o], x, j->ldx, wr, vec, 6); break;
+                case 7: dot_rows(acc[o], x, j->ldx, wr, vec, 7); break;
+                default: dot_rows(acc[o], x, j->ldx, wr, vec, FUSED_MAX_ROWS); break;
+                }
+                for (int64_t r = 0; r < rows; r++)
+                    for (int64_t i = vec; i < len; i++) tail[o][r] += x[r * j->ldx + i] * wr[i];
+            }
+        }
+        for (int64_t o = 0; o < outs; o++)
+            for (int64_t r = 0; r < rows; r++) {
+                float sum = tail[o][r];
+                for (int l = 0; l < LANES; l++) sum += acc[o][r][l];
+                j->y[r * j->ldy + o0 + o] = sum + (j->b ? j->b[o0 + o] : 0.0f);
+            }
+    }
 }
 
 orr_status orr_cpu_linear(float *y, int64_t ldy, const float *x, int64_t ldx, const void *w, orr_dtype w_dtype,
@@ -215,31 +249,20 @@ orr_status orr_cpu_linear(float *y, int64_t ldy, const float *x, int64_t ldx, co
     if (out == 1) ldw = in;
     linear_job job = {.y = y, .ldy = ldy, .x = x, .ldx = ldx, .w = w, .w_dtype = w_dtype, .ldw = ldw, .b = b,
                       .rows = rows, .in = in, .out = out};
-    bool serial = 2.0 * (double)rows * (double)in * (double)out < SERIAL_FLOPS;
-    if (w_dtype != ORR_F32 && rows <= FUSED_MAX_ROWS) {
-        if (serial)
+    if (rows <= FUSED_MAX_ROWS) {
+        if (2.0 * (double)rows * (double)in * (double)out < SERIAL_FLOPS)
             fused_dot_outputs(&job, 0, out);
         else
             orr_parallel_for(out, fused_dot_outputs, &job);
         return ORR_OK;
     }
-    if (w_dtype == ORR_F32 && rows == 1) {
-        if (serial)
-            gemv_outputs(&job, 0, out);
-        else
-            orr_parallel_for(out, gemv_outputs, &job);
-        return ORR_OK;
-    }
-    int64_t max_bn = MAX_BLOCK_N;
-    if (w_dtype != ORR_F32) {
-        max_bn = PANEL_BYTES / ((int64_t)sizeof(float) * in) / 16 * 16;
-        max_bn = max_bn < 16 ? 16 : max_bn > MAX_BLOCK_N ? MAX_BLOCK_N : max_bn;
-    }
-    job.grid = plan_blocks(1, rows, out, in, max_bn);
+    job.grid = plan_blocks(1, rows, out, in);
     atomic_init(&job.next, 0);
     size_t bytes = 0;
     if (w_dtype != ORR_F32) {
-        bytes = (size_t)(job.grid.slots * job.grid.bn * in) * sizeof(float);
+        job.panel_k = PANEL_FLOATS / job.grid.bn;
+        job.panel_k = job.panel_k < in ? job.panel_k : in;
+        bytes = (size_t)(job.grid.slots * job.grid.bn * job.panel_k) * sizeof(float);
         orr_status st = orr_mem_alloc(ORR_CPU, bytes, (void **)&job.panels);
         if (st) return st;
     }
@@ -324,7 +347,7 @@ void orr_cpu_matmul(float *c, const float *a, const float *b, const orr_matmul_s
     for (int d = 0; d < s->batch_ndim; d++) batch *= s->batch_shape[d];
     if (batch <= 0) return;
     matmul_job job = {.s = s, .plan = plan_gemm(s), .c = c, .a = a, .b = b};
-    job.grid = plan_blocks(batch, job.plan.m, job.plan.n, job.plan.k, MAX_BLOCK_N);
+    job.grid = plan_blocks(batch, job.plan.m, job.plan.n, job.plan.k);
     atomic_init(&job.next, 0);
     orr_parallel_for(job.grid.slots, matmul_slots, &job);
 }

@@ -35,7 +35,8 @@ static orr_conv_shape geometry(int64_t batch, int64_t cin, int64_t cout, int64_t
 static void check_conv_kernel(const char *what, const orr_conv_shape *s) {
     int64_t wn = s->out_channels * s->in_channels / s->groups * s->kernel[0] * s->kernel[1] * s->kernel[2];
     int64_t xn = s->batch * s->x_stride[0], yn = s->batch * s->y_stride[0];
-    float *x = random_buffer((long)xn, 1), *w = random_buffer((long)wn, 2), *b = random_buffer((long)s->out_channels, 3);
+    float *x = random_buffer((long)xn, 1), *w = random_buffer((long)wn, 2);
+    float *b = random_buffer((long)s->out_channels, 3);
     float *fast = calloc((size_t)yn, sizeof(float)), *ref = calloc((size_t)yn, sizeof(float));
     for (int bias = 0; bias < 2; bias++) {
         orr_ref_conv3d(ref, x, w, bias ? b : NULL, s);
@@ -70,6 +71,7 @@ static void test_conv_kernels(void) {
         {"many tiles", 1, 48, 40, 1, {5, 13, 17}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 2},
         {"few positions, many channels", 1, 32, 160, 1, {3, 4, 4}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 0},
         {"wide pointwise", 1, 40, 48, 1, {3, 40, 41}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, 0},
+        {"deep input, K in chunks", 1, 512, 16, 1, {2, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 1},
         {"kernel as large as input", 1, 3, 2, 1, {2, 3, 4}, {2, 3, 4}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, 0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -89,6 +91,11 @@ static void test_conv_kernels(void) {
     s.x_stride[1] += 9, s.x_stride[0] = 6 * s.x_stride[1];
     s.y_stride[1] += 2, s.y_stride[0] = 5 * s.y_stride[1] + 1;
     check_conv_kernel("strided channels pointwise", &s);
+    const int64_t tk[3] = {3, 1, 1};
+    s = geometry(2, 6, 5, 1, in, tk, st, pp, dil, 2);
+    s.x_stride[1] += 7, s.x_stride[0] = 6 * s.x_stride[1] + 2;
+    s.y_stride[1] += 5, s.y_stride[0] = 5 * s.y_stride[1];
+    check_conv_kernel("strided channels temporal", &s);
 }
 
 static void test_pool_kernels(void) {
@@ -103,7 +110,8 @@ static void test_pool_kernels(void) {
         int64_t out[3], planes = 6;
         for (int a = 0; a < 3; a++) out[a] = (in[a] - k[a]) / st[a] + 1;
         long xn = (long)(planes * in[0] * in[1] * in[2]), yn = (long)(planes * out[0] * out[1] * out[2]);
-        float *x = random_buffer(xn, 7), *fast = malloc(sizeof(float) * (size_t)yn), *ref = malloc(sizeof(float) * (size_t)yn);
+        float *x = random_buffer(xn, 7);
+        float *fast = malloc(sizeof(float) * (size_t)yn), *ref = malloc(sizeof(float) * (size_t)yn);
         orr_ref_avg_pool3d(ref, x, planes, in, k, st, out);
         orr_cpu_avg_pool3d(fast, x, planes, in, k, st, out);
         CHECK_CLOSE("avg_pool3d", fast, ref, yn, 1e-6);

@@ -46,7 +46,8 @@ static void test_linear_kernels(void) {
             float *x = random_buffer((long)(rows * ldx), 10 + (unsigned)c);
             float *w = random_buffer((long)(out * ldw), 20 + (unsigned)c);
             float *b = random_buffer((long)out, 30 + (unsigned)c);
-            float *fast = calloc((size_t)(rows * ldy), sizeof(float)), *ref = calloc((size_t)(rows * ldy), sizeof(float));
+            float *fast = calloc((size_t)(rows * ldy), sizeof(float));
+            float *ref = calloc((size_t)(rows * ldy), sizeof(float));
             for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
                 void *wd = dtypes[d] == ORR_F32 ? (void *)w : (void *)narrowed(w, (long)(out * ldw), dtypes[d]);
                 for (int bias = 0; bias < 2; bias++) {
@@ -91,7 +92,8 @@ static void test_matmul_kernels(void) {
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
         for (int t = 0; t < 8; t++) check_matmul_batch(cases[c][0], cases[c][1], cases[c][2], t & 1, t & 2, t & 4);
     /* one large product, cut into blocks across the threads */
-    orr_matmul_shape s = {.m = 333, .k = 250, .n = 517, .a_rs = 250, .a_cs = 1, .b_rs = 517, .b_cs = 1, .c_rs = 517, .c_cs = 1};
+    orr_matmul_shape s = {.m = 333, .k = 250, .n = 517, .a_rs = 250, .a_cs = 1,
+                          .b_rs = 517, .b_cs = 1, .c_rs = 517, .c_cs = 1};
     float *a = random_buffer(333 * 250, 42), *b = random_buffer(250 * 517, 43);
     float *fast = malloc(sizeof(float) * 333 * 517), *ref = malloc(sizeof(float) * 333 * 517);
     orr_ref_matmul(ref, a, b, &s);
@@ -162,6 +164,12 @@ static void test_linear_op(void) {
     orr_tensor *xw = filled(ORR_F32, 3, wide, 4), *xn = NULL;
     CHECK_OK(orr_tensor_narrow(&xn, xw, 2, 5, 37));
     check_linear_op("linear op narrowed x", y, xn, w, b);
+    orr_mem_stats before, after;
+    orr_mem_reset_peak(ORR_CPU);
+    orr_mem_get_stats(ORR_CPU, &before);
+    CHECK_OK(orr_linear(y, xn, w, b));
+    orr_mem_get_stats(ORR_CPU, &after);
+    CHECK(after.bytes_peak == before.bytes_in_use); /* read in place, not copied */
     const int64_t xs_t[3] = {3, 2, 37};
     orr_tensor *xt_base = filled(ORR_F32, 3, xs_t, 5), *xt = transposed(xt_base, 0, 1);
     check_linear_op("linear op permuted x", y, xt, w, b);
@@ -194,7 +202,8 @@ static void test_linear_op(void) {
     CHECK_OK(orr_tensor_zeros(&y1, ORR_F32, 1, y1s));
     check_linear_op("linear op 1-D x", y1, x1, w16, b);
 
-    orr_tensor *all[] = {x, w, b, y, w16, wh, b16, x16, xw, xn, xt_base, xt, ww, wn, wt_base, wt, yw, yn, yt_base, yt, y16, x1, y1};
+    orr_tensor *all[] = {x, w, b, y, w16, wh, b16, x16, xw, xn, xt_base, xt,
+                         ww, wn, wt_base, wt, yw, yn, yt_base, yt, y16, x1, y1};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) orr_tensor_free(all[i]);
 }
 
@@ -231,6 +240,13 @@ static void test_matmul_op(void) {
     orr_tensor *scores = NULL;
     CHECK_OK(orr_tensor_zeros(&scores, ORR_F32, 4, ss));
     check_matmul_op("matmul q k^T", scores, q, kt);
+    /* the transposed k goes to BLAS as it is: no temporary is allocated */
+    orr_mem_stats before, after;
+    orr_mem_reset_peak(ORR_CPU);
+    orr_mem_get_stats(ORR_CPU, &before);
+    CHECK_OK(orr_matmul(scores, q, kt));
+    orr_mem_get_stats(ORR_CPU, &after);
+    CHECK(after.bytes_peak == before.bytes_in_use);
 
     /* broadcast batch dims: [2,1,5,7] · [3,7,6] -> [2,3,5,6] */
     const int64_t as[4] = {2, 1, 5, 7}, bs[3] = {3, 7, 6}, cs[4] = {2, 3, 5, 6};
