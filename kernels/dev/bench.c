@@ -263,6 +263,124 @@ static void bench_conv3d(int64_t channels, int64_t t, int64_t h, int64_t w, int 
     orr_tensor_free(c.y);
 }
 
+/* ---- whole networks, next to the official PyTorch figures of DESIGN.md ---- */
+
+/* GeneralDIT with the 7B model's switches at the DESIGN.md bench size:
+ * 4 blocks, width 256, 2 heads of 128, text 512 x 1024. */
+static const char *bench_dit_config =
+    "{\"patch_spatial\": 2, \"patch_temporal\": 1, \"block_config\": \"FA-CA-MLP\", \"concat_padding_mask\": true,"
+    " \"pos_emb_cls\": \"rope3d\", \"pos_emb_learnable\": false, \"pos_emb_interpolation\": \"crop\","
+    " \"block_x_format\": \"THWBD\", \"affline_emb_norm\": true, \"use_adaln_lora\": true,"
+    " \"extra_per_block_abs_pos_emb\": true, \"extra_per_block_abs_pos_emb_type\": \"learnable\","
+    " \"rope_h_extrapolation_ratio\": 1.0, \"rope_w_extrapolation_ratio\": 1.0, \"rope_t_extrapolation_ratio\": 2.0,"
+    " \"mlp_ratio\": 4.0, \"max_img_h\": 64, \"max_img_w\": 64, \"max_frames\": 16, \"in_channels\": 16,"
+    " \"out_channels\": 16, \"model_channels\": 256, \"num_blocks\": 4, \"num_heads\": 2,"
+    " \"crossattn_emb_channels\": 1024, \"adaln_lora_dim\": 256}";
+
+/* Cosmos-Tokenize1-CV8x8x8 at full size (105.7 M parameters). */
+static const char *bench_tokenizer_config =
+    "{\"attn_resolutions\": [32], \"channels\": 128, \"channels_mult\": [2, 4, 4], \"dropout\": 0.0,"
+    " \"in_channels\": 3, \"num_res_blocks\": 2, \"out_channels\": 3, \"resolution\": 1024, \"patch_size\": 4,"
+    " \"patch_method\": \"haar\", \"latent_channels\": 16, \"z_channels\": 16, \"z_factor\": 1, \"num_groups\": 1,"
+    " \"legacy_mode\": false, \"spatial_compression\": 8, \"temporal_compression\": 8, \"formulation\": \"AE\","
+    " \"encoder\": \"FACTORIZED\", \"decoder\": \"FACTORIZED\", \"name\": \"CV\"}";
+
+static void print_model_header(void) {
+    printf("\n| model | input | ms | official ms | peak MiB (weights included) |\n");
+    printf("| --- | --- | ---: | ---: | ---: |\n");
+}
+
+static void model_row(const char *model, const char *input, const char *official, call_fn fn, void *ctx,
+                      const bench_opts *o) {
+    double ms;
+    orr_mem_stats mem;
+    orr_status st = best_time(fn, ctx, o, &ms);
+    orr_mem_get_stats(ORR_CPU, &mem);
+    if (st) {
+        printf("| %s | %s | failed: %s: %s | %s | |\n", model, input, orr_status_name(st), orr_last_error(), official);
+        failures++;
+    } else {
+        printf("| %s | %s | %.1f | %s | %.1f |\n", model, input, ms, official, mem.bytes_peak / 1048576.0);
+    }
+    fflush(stdout);
+}
+
+typedef struct dit_ctx {
+    orr_dit *dit;
+    orr_tensor *out;
+    orr_dit_inputs in;
+} dit_ctx;
+
+static orr_status run_dit(void *user) {
+    dit_ctx *d = user;
+    return orr_dit_forward(d->dit, d->out, &d->in, NULL);
+}
+
+/* 512 tokens: 2 latent frames of 32 x 32, patches of 2 x 2. */
+static void bench_dit(const char *network, const char *official, orr_rng *rng, const bench_opts *o) {
+    dit_ctx d = {0};
+    orr_tensor *x = NULL, *t = NULL, *text = NULL, *fps = NULL, *mask = NULL;
+    orr_mem_reset_peak(ORR_CPU);
+    if (orr_dit_create_random(&d.dit, network, bench_dit_config, 7)) {
+        printf("| %s | | failed: %s | %s | |\n", network, orr_last_error(), official);
+        failures++;
+        return;
+    }
+    bool v2w = strcmp(network, "VideoExtendGeneralDIT") == 0;
+    orr_dit_info info;
+    orr_dit_get_info(d.dit, &info);
+    int64_t xs[5] = {1, info.latent_channels, 2, 32, 32};
+    x = random_tensor(ORR_F32, 5, xs, rng);
+    t = random_tensor(ORR_F32, 1, (int64_t[]){1}, rng);
+    text = random_tensor(ORR_F32, 3, (int64_t[]){1, 512, 1024}, rng);
+    orr_tensor_zeros(&fps, ORR_F32, 1, (int64_t[]){1});
+    if (fps) orr_tensor_set(fps, 0, 24);
+    if (v2w) orr_tensor_zeros(&mask, ORR_F32, 5, (int64_t[]){1, 1, 2, 32, 32});
+    orr_tensor_empty(&d.out, ORR_F32, 5, (int64_t[]){1, info.out_channels, 2, 32, 32});
+    d.in = (orr_dit_inputs){x, t, text, fps, NULL, mask};
+    model_row(network, "1x16x2x32x32 (512 tokens), text 512x1024", official, run_dit, &d, o);
+    orr_tensor *all[] = {x, t, text, fps, mask, d.out};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) orr_tensor_free(all[i]);
+    orr_dit_free(d.dit);
+}
+
+typedef struct tokenizer_ctx {
+    orr_tokenizer *tok;
+    orr_tensor *video, *latent, *recon;
+} tokenizer_ctx;
+
+static orr_status run_encode(void *user) {
+    tokenizer_ctx *c = user;
+    return orr_tokenizer_encode(c->tok, c->latent, NULL, c->video);
+}
+
+static orr_status run_decode(void *user) {
+    tokenizer_ctx *c = user;
+    return orr_tokenizer_decode(c->tok, c->recon, c->latent);
+}
+
+static void bench_tokenizer(orr_rng *rng, const bench_opts *o) {
+    tokenizer_ctx c = {0};
+    orr_mem_reset_peak(ORR_CPU);
+    if (orr_tokenizer_create_random(&c.tok, bench_tokenizer_config, 7)) {
+        printf("| tokenizer CV8x8x8 | | failed: %s | | |\n", orr_last_error());
+        failures++;
+        return;
+    }
+    int64_t vs[5] = {1, 3, 17, 64, 64}, ls[5];
+    orr_tokenizer_latent_shape(c.tok, 5, vs, ls);
+    c.video = random_tensor(ORR_F32, 5, vs, rng);
+    orr_tensor_empty(&c.latent, ORR_F32, 5, ls);
+    orr_tensor_empty(&c.recon, ORR_F32, 5, vs);
+    model_row("tokenizer CV8x8x8 encode", "1x3x17x64x64", "179", run_encode, &c, o);
+    orr_mem_reset_peak(ORR_CPU);
+    model_row("tokenizer CV8x8x8 decode", "1x16x3x8x8", "263", run_decode, &c, o);
+    orr_tensor_free(c.video);
+    orr_tensor_free(c.latent);
+    orr_tensor_free(c.recon);
+    orr_tokenizer_free(c.tok);
+}
+
 static void usage(void) { fprintf(stderr, "usage: orrery-bench [--threads N] [--quick]\n"); }
 
 int main(int argc, char **argv) {
@@ -318,5 +436,10 @@ int main(int argc, char **argv) {
     bench_conv3d(128, frames, 64, 64, 1, 3, 3, &rng, &o);
     bench_conv3d(128, frames, 64, 64, 3, 1, 1, &rng, &o);
     bench_conv3d(128, frames, 64, 64, 3, 3, 3, &rng, &o);
+
+    print_model_header();
+    bench_dit("GeneralDIT", "95", &rng, &o);
+    bench_dit("VideoExtendGeneralDIT", "93", &rng, &o);
+    bench_tokenizer(&rng, &o);
     return failures ? 1 : 0;
 }
