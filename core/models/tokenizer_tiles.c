@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "conv_winograd.h"
 #include "tokenizer.h"
 
 static double max2(double a, double b) { return a > b ? a : b; }
@@ -23,25 +24,34 @@ static double resblock_floats(double cin, double cout, double n) {
     return max2(2 * cin + 2 * cout, cin + 3 * cout) * n;
 }
 
-/* The convolution's im2col scratch for k_rows x n: per thread a tile of at
- * most 1 MiB or 256 positions, never more than the whole (kernels/cpu/conv.c). */
-static double conv_scratch(double k_rows, double n) {
+/* The scratch of a (1,3,3) conv from cin to cout channels over t frames of
+ * h x w: the Winograd kernel's where it applies, else the im2col tile, per
+ * thread at most 1 MiB or 256 positions, never more than the whole
+ * (kernels/cpu/conv.c). */
+static double conv_scratch(double cin, double cout, double t, double h, double w) {
+    orr_conv_shape s = {.batch = 1, .in_channels = (int64_t)cin, .out_channels = (int64_t)cout, .groups = 1,
+                        .in = {(int64_t)t, (int64_t)h, (int64_t)w}, .kernel = {1, 3, 3},
+                        .out = {(int64_t)t, (int64_t)h, (int64_t)w}, .stride = {1, 1, 1}, .padding = {0, 1, 1},
+                        .dilation = {1, 1, 1}};
+    double wino = (double)orr_cpu_conv3d_winograd_scratch_bytes(&s);
+    double k_rows = cin * 9, n = t * h * w;
     double tile = max2(1 << 20, k_rows * 256 * sizeof(float));
     double whole = k_rows * n * sizeof(float);
-    return orr_get_num_threads() * (tile < whole ? tile : whole);
+    return max2(wino, orr_get_num_threads() * (tile < whole ? tile : whole));
 }
 
 /* Activation peak (bytes) of decoding a latent of t frames, h x w pixels:
  * the largest count of live floats, plus the largest conv scratch. */
 static int64_t decoder_peak_bytes(const orr_tokenizer *tok, int64_t t, int64_t h, int64_t w) {
     const tok_config *c = &tok->cfg;
-    const double ch = c->channels, taps = 9; /* the (1,3,3) and 3x3 convs have the most im2col rows */
+    const double ch = c->channels;
+    double hh = (double)h, ww = (double)w; /* the size at the current stage */
     double n = (double)(t * h * w), block_in = ch * c->channels_mult[c->n_levels - 1];
     /* post_quant_conv next to its input, then the conv_in pair. */
     double peak = n * max2(c->latent_channels + c->z_channels, c->z_channels + 2 * block_in);
-    double scratch = conv_scratch(c->z_channels * taps, n);
+    double scratch = conv_scratch(c->z_channels, block_in, t, hh, ww);
     peak = max2(peak, resblock_floats(block_in, block_in, n));
-    scratch = max2(scratch, conv_scratch(block_in * taps, n));
+    scratch = max2(scratch, conv_scratch(block_in, block_in, t, hh, ww));
     /* Attention: x, q, k, v, its output, and the contiguous copies the
      * attention op makes of the four strided token views. */
     peak = max2(peak, 9 * block_in * n);
@@ -49,7 +59,7 @@ static int64_t decoder_peak_bytes(const orr_tokenizer *tok, int64_t t, int64_t h
         const double out = ch * c->channels_mult[level];
         for (int j = 0; j < c->num_res_blocks + 1; j++) {
             peak = max2(peak, resblock_floats(block_in, out, n));
-            scratch = max2(scratch, conv_scratch(max2(block_in, out) * taps, n));
+            scratch = max2(scratch, max2(conv_scratch(block_in, out, t, hh, ww), conv_scratch(out, out, t, hh, ww)));
             block_in = out;
         }
         if (level_has_attn(tok, level)) peak = max2(peak, 9 * block_in * n);
@@ -64,15 +74,17 @@ static int64_t decoder_peak_bytes(const orr_tokenizer *tok, int64_t t, int64_t h
         if (spatial) {
             /* Nearest x2 (rows then columns) and the conv next to it. */
             n *= 4;
+            hh *= 2;
+            ww *= 2;
             peak = max2(peak, 2 * block_in * n);
-            scratch = max2(scratch, conv_scratch(block_in * taps, n));
+            scratch = max2(scratch, conv_scratch(block_in, block_in, t, hh, ww));
         }
     }
     /* norm_out, the conv_out pair, the unpatching. */
     const double p3 = (double)c->patch_size * c->patch_size * (c->video ? c->patch_size : 1);
     const double out_ch = c->out_channels * p3;
     peak = max2(peak, max2(2 * block_in, block_in + 2 * out_ch) * n);
-    scratch = max2(scratch, conv_scratch(block_in * taps, n));
+    scratch = max2(scratch, conv_scratch(block_in, out_ch, t, hh, ww));
     return (int64_t)(peak * sizeof(float) + scratch);
 }
 

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 
 #include "conv.h"
+#include "conv_winograd.h"
 
 /* A thread's im2col tile is at least MIN_TILE positions wide (narrower
  * ones cost sgemm speed) and, past that, as wide as COL_BYTES (about L2)
@@ -207,6 +208,8 @@ static orr_conv_shape merge_spatial(const orr_conv_shape *s) {
 }
 
 orr_status orr_cpu_conv3d(float *y, const float *x, const float *w, const float *b, const orr_conv_shape *shape) {
+    /* 3x3 spatial convs, most of the tokenizers' work: a quarter of the multiplies */
+    if (orr_cpu_conv3d_winograd_applies(shape)) return orr_cpu_conv3d_winograd(y, x, w, b, shape);
     orr_conv_shape merged = merge_spatial(shape);
     const orr_conv_shape *s = &merged;
     conv_job j = {.s = s, .x = x, .w = w, .b = b, .y = y, .pointwise = is_pointwise(s)};
