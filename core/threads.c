@@ -81,10 +81,11 @@ static void ensure_workers(int n_threads) {
     }
 }
 
+/* OpenBLAS stays single-threaded: the kernels call sgemm from pool workers. */
 static void pool_init(void) {
     int n = default_threads();
     the_pool.n_threads = n < ORR_MAX_THREADS ? n : ORR_MAX_THREADS;
-    openblas_set_num_threads(the_pool.n_threads);
+    openblas_set_num_threads(1);
 }
 
 void orr_set_num_threads(int n) {
@@ -96,7 +97,6 @@ void orr_set_num_threads(int n) {
     the_pool.n_threads = n;
     pthread_mutex_unlock(&the_pool.lock);
     pthread_mutex_unlock(&the_pool.busy);
-    openblas_set_num_threads(n);
 }
 
 int orr_get_num_threads(void) {

@@ -203,7 +203,8 @@ void orr_tensor_set(orr_tensor *t, int64_t flat_index, double value);
 /* Threads                                                                    */
 
 /* Number of threads the CPU kernels use (default: online cores, or the
- * ORR_NUM_THREADS environment variable). Also sets OpenBLAS's count. */
+ * ORR_NUM_THREADS environment variable). OpenBLAS itself stays at one
+ * thread: the kernels split work across the pool and call it per block. */
 void orr_set_num_threads(int n);
 int orr_get_num_threads(void);
 

@@ -24,20 +24,25 @@ static double resblock_floats(double cin, double cout, double n) {
     return max2(2 * cin + 2 * cout, cin + 3 * cout) * n;
 }
 
-/* The scratch of a (1,3,3) conv from cin to cout channels over t frames of
- * h x w: the Winograd kernel's where it applies, else the im2col tile, per
- * thread at most 1 MiB or 256 positions, never more than the whole
- * (kernels/cpu/conv.c). */
+/* The im2col scratch for k_rows x n: per thread a tile of at most 1 MiB or
+ * 256 positions, never more than the whole (kernels/cpu/conv.c). */
+static double im2col_scratch(double k_rows, double n) {
+    double tile = max2(1 << 20, k_rows * 256 * sizeof(float));
+    double whole = k_rows * n * sizeof(float);
+    return orr_get_num_threads() * (tile < whole ? tile : whole);
+}
+
+/* The scratch of a factorized conv pair from cin to cout channels over t
+ * frames of h x w: the (1,3,3) conv (the Winograd kernel's where it
+ * applies, else im2col of 9 cin rows), then the (3,1,1) one (3 cout rows). */
 static double conv_scratch(double cin, double cout, double t, double h, double w) {
     orr_conv_shape s = {.batch = 1, .in_channels = (int64_t)cin, .out_channels = (int64_t)cout, .groups = 1,
                         .in = {(int64_t)t, (int64_t)h, (int64_t)w}, .kernel = {1, 3, 3},
                         .out = {(int64_t)t, (int64_t)h, (int64_t)w}, .stride = {1, 1, 1}, .padding = {0, 1, 1},
                         .dilation = {1, 1, 1}};
-    double wino = (double)orr_cpu_conv3d_winograd_scratch_bytes(&s);
-    double k_rows = cin * 9, n = t * h * w;
-    double tile = max2(1 << 20, k_rows * 256 * sizeof(float));
-    double whole = k_rows * n * sizeof(float);
-    return max2(wino, orr_get_num_threads() * (tile < whole ? tile : whole));
+    double n = t * h * w, spatial = (double)orr_cpu_conv3d_winograd_scratch_bytes(&s);
+    if (spatial == 0) spatial = im2col_scratch(cin * 9, n);
+    return max2(spatial, im2col_scratch(cout * 3, n));
 }
 
 /* Activation peak (bytes) of decoding a latent of t frames, h x w pixels:

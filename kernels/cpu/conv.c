@@ -22,7 +22,7 @@
  * allows; where K rows of that width do not fit in COL_BYTES, the tile is
  * built and multiplied in chunks of rows that do (at least MIN_K_CHUNK).
  * Tiles are cut down to MIN_SPLIT_TILE and output channels to
- * MIN_SPLIT_CHANNELS only to give every thread two blocks. */
+ * MIN_SPLIT_CHANNELS only to keep every thread busy. */
 #define COL_BYTES (1024 * 1024)
 #define MIN_TILE 256
 #define MIN_K_CHUNK 256
@@ -31,6 +31,8 @@
 #define MIN_SPLIT_CHANNELS 32
 /* Convolutions under this many flops run on the calling thread. */
 #define SERIAL_FLOPS (1 << 21)
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 static int64_t ceil_div_signed(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
@@ -164,30 +166,36 @@ static bool is_pointwise(const orr_conv_shape *s) {
     return s->causal_pad == 0;
 }
 
+/* Whether `count` blocks of about equal size keep `threads` threads evenly
+ * busy: a multiple of them, or so many that the last round hardly matters. */
+static bool balanced(int64_t count, int64_t threads) {
+    return count >= threads && (count % threads == 0 || count >= 8 * threads);
+}
+
 /* Tiles as wide as the scratch budget allows, then cut (tiles first, then
- * output channels) until every thread has two blocks. */
+ * output channels) until the threads are evenly busy. */
 static void plan_blocks(conv_job *j) {
     int64_t items = j->s->batch * j->s->groups;
     int64_t threads = orr_get_num_threads();
     double flops = 2.0 * (double)items * (double)j->cout_g * (double)j->positions * (double)j->k_rows;
-    int64_t want = flops < SERIAL_FLOPS || threads == 1 ? 1 : 2 * threads;
+    bool serial = flops < SERIAL_FLOPS || threads == 1;
     int64_t cap = j->pointwise ? POINTWISE_TILE : COL_BYTES / ((int64_t)sizeof(float) * j->k_rows);
     cap = cap < MIN_TILE ? MIN_TILE : cap;
-    int64_t tiles = (j->positions + cap - 1) / cap, co_blocks = 1;
-    while (items * tiles * co_blocks < want) {
-        if ((j->positions + tiles - 1) / tiles >= 2 * MIN_SPLIT_TILE)
+    int64_t tiles = ceil_div(j->positions, cap), co_blocks = 1;
+    while (!serial && !balanced(items * tiles * co_blocks, threads)) {
+        if (ceil_div(j->positions, tiles + 1) >= MIN_SPLIT_TILE)
             tiles++;
-        else if ((j->cout_g + co_blocks - 1) / co_blocks >= 2 * MIN_SPLIT_CHANNELS)
+        else if (ceil_div(j->cout_g, co_blocks + 1) >= MIN_SPLIT_CHANNELS)
             co_blocks++;
         else
             break;
     }
-    j->tile = ((j->positions + tiles - 1) / tiles + 15) / 16 * 16;
-    j->tiles = (j->positions + j->tile - 1) / j->tile;
-    j->co_block = (j->cout_g + co_blocks - 1) / co_blocks;
-    j->co_blocks = (j->cout_g + j->co_block - 1) / j->co_block;
+    j->tile = ceil_div(j->positions, tiles);
+    j->tiles = ceil_div(j->positions, j->tile);
+    j->co_block = ceil_div(j->cout_g, co_blocks);
+    j->co_blocks = ceil_div(j->cout_g, j->co_block);
     j->tasks = items * j->tiles * j->co_blocks;
-    j->slots = want == 1 ? 1 : j->tasks < threads ? j->tasks : threads;
+    j->slots = serial ? 1 : j->tasks < threads ? j->tasks : threads;
     j->k_chunk = COL_BYTES / ((int64_t)sizeof(float) * j->tile);
     j->k_chunk = j->k_chunk < MIN_K_CHUNK ? MIN_K_CHUNK : j->k_chunk;
     j->k_chunk = j->k_chunk < j->k_rows ? j->k_chunk : j->k_rows;

@@ -1,8 +1,9 @@
 /* test_conv.c — conv3d/conv2d and avg_pool3d: the im2col+sgemm kernel
  * against the scalar reference over the shapes the Cosmos tokenizers use
  * (1x1x1, (1,3,3), (3,1,1), (3,3,3), strides, causal padding, groups, odd
- * sizes), values worked by hand, the tensor ops on strided and non-f32
- * operands and outputs, and their error paths. */
+ * sizes; one case through its Winograd dispatch, which test_conv_winograd.c
+ * covers in depth), values worked by hand, the tensor ops on strided and
+ * non-f32 operands and outputs, and their error paths. */
 #include "conv.h"
 #include "test_util.h"
 
@@ -58,7 +59,10 @@ static void test_conv_kernels(void) {
         {"pointwise", 2, 16, 8, 1, {3, 9, 11}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, 0},
         {"pointwise causal", 1, 5, 7, 1, {3, 4, 5}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, 1},
         {"pointwise strided", 1, 6, 4, 1, {3, 7, 9}, {1, 1, 1}, {1, 2, 2}, {0, 0, 0}, {1, 1, 1}, 0},
-        {"spatial", 1, 7, 5, 1, {5, 9, 11}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 0},
+        /* too few channel pairs for the Winograd kernel: im2col */
+        {"spatial", 1, 5, 5, 1, {5, 9, 11}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 0},
+        /* dispatched to conv_winograd.c */
+        {"spatial, Winograd", 2, 40, 24, 1, {3, 11, 13}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 0},
         {"temporal causal", 2, 6, 9, 1, {5, 4, 3}, {3, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, 2},
         {"full 3x3x3", 1, 3, 4, 1, {4, 6, 7}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 0},
         {"3x3x3 stride 2 causal", 1, 5, 6, 1, {5, 9, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}, {1, 1, 1}, 2},
@@ -69,7 +73,7 @@ static void test_conv_kernels(void) {
         {"dilated", 1, 4, 3, 1, {5, 9, 10}, {2, 3, 3}, {1, 1, 2}, {1, 2, 2}, {2, 2, 3}, 1},
         {"padding and causal in time", 1, 3, 2, 1, {2, 3, 3}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0}, {1, 1, 1}, 1},
         {"many tiles", 1, 48, 40, 1, {5, 13, 17}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 2},
-        {"few positions, many channels", 1, 32, 160, 1, {3, 4, 4}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 0},
+        {"few positions, many channels", 1, 32, 160, 1, {3, 4, 4}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 1},
         {"wide pointwise", 1, 40, 48, 1, {3, 40, 41}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, 0},
         {"deep input, K in chunks", 1, 512, 16, 1, {2, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 1},
         {"kernel as large as input", 1, 3, 2, 1, {2, 3, 4}, {2, 3, 4}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, 0},
