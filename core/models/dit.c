@@ -686,13 +686,7 @@ orr_status orr_dit_forward_hooked(orr_dit *dit, orr_tensor *out, const orr_dit_i
     orr_tensor *otmp = NULL;
     st = stage_inputs(in, &s);
     if (!st && !blocks_only) st = orr_output_f32_begin(out, &otmp, &o);
-    /* OpenBLAS's threads spin (sched_yield) long after each call and then
-     * fight the pool's threads for the cores in the non-GEMM work between
-     * GEMMs; so OpenBLAS runs on one thread and the pool splits the GEMMs */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
     if (!st) st = forward(dit, &f, in, &s, hooks, o);
-    openblas_set_num_threads(blas_threads);
     if (!st && !blocks_only) st = orr_output_f32_end(out, otmp);
     else orr_tensor_free(otmp);
     unstage(&s);

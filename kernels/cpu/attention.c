@@ -267,11 +267,8 @@ orr_status orr_cpu_attention(float *out, const float *q, const float *k, const f
     if (st) return orr_error_context(st, "attention: scratch for %lld threads: ", (long long)parts);
     job.scratch = scratch;
 
-    /* the threads here are the parallelism; sgemm inside them runs alone */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    /* the pool's threads are the parallelism; OpenBLAS stays on one (threads.c) */
     orr_parallel_for(parts, run_parts, &job);
-    openblas_set_num_threads(blas_threads);
 
     orr_mem_free(ORR_CPU, scratch, bytes);
     return ORR_OK;
