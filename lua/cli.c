@@ -24,6 +24,7 @@ static const char *usage =
     "  models [DIR]    list the released models; check a checkpoints folder\n"
     "  notebook run FILE.lua [-o OUT.html]  run a literate notebook into an HTML report\n"
     "  view FILE...    show videos in the viewer: synchronised panes, overlays (view --help)\n"
+    "  transfer SPEC   run a Cosmos-Transfer1 control spec (JSON, as-is) (transfer --help)\n"
     "  help [COMMAND]  show help\n"
     "\n"
     "options for every command:\n"
@@ -300,6 +301,8 @@ int main(int argc, char **argv) {
         return run_lua(NULL, "require('orrery.notebook').main(arg)", argc - 2, argv + 2);
     if (strcmp(cmd, "networks") == 0) return cmd_networks();
     if (strcmp(cmd, "view") == 0) return run_lua(NULL, "os.exit(require('orrery.view').main(arg))", argc - 2, argv + 2);
+    if (strcmp(cmd, "transfer") == 0)
+        return run_lua(NULL, "os.exit(require('orrery.transfer').main(arg))", argc - 2, argv + 2);
     if (strcmp(cmd, "convert") == 0) return cmd_convert(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0) return cmd_models(argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0) {

@@ -14,7 +14,8 @@
 --   orrery.prompt    prompts, the embedding cache      orrery.text2world  generation, outputs, rerun
 --   orrery.media     PNG and video, metadata           orrery.plot      SVG plots
 --   orrery.notebook  literate notebooks to HTML        orrery.repl      the interactive prompt
---   orrery.view      the SDL viewer
+--   orrery.view      the SDL viewer                    orrery.transfer  Transfer1: controls, weights, specs
+--   orrery.scene     a procedural scene with its depth and segmentation videos
 local ffi = require "ffi"
 local core = require "orrery.core"
 local tensor = require "orrery.tensor"
@@ -103,8 +104,8 @@ end
 -- The concept modules, loaded on first use so that `require "orrery"` stays
 -- instant; the REPL's completion lists them from here. orrery.schedule,
 -- orrery.sample and orrery.text2world are modules that can be called.
-M.modules = { "tensor", "models", "schedule", "sample", "prompt", "text2world", "media", "plot", "notebook", "repl",
-  "view" }
+M.modules = { "tensor", "models", "schedule", "sample", "prompt", "text2world", "transfer", "scene", "media", "plot",
+  "notebook", "repl", "view" }
 local exported = {
   models = { "load_tokenizer", "random_tokenizer", "load_dit", "random_dit", "load_model", "checkpoint" },
   sample = { karras = "karras", sigmas = "sigmas" },

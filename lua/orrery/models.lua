@@ -275,6 +275,43 @@ function DiT:weights()
   return (require "orrery").load(self.source)
 end
 
+-- The orr_dit_inputs of a Lua table (x, timesteps, text, fps,
+-- padding_mask, condition_mask), for `fn`'s messages.
+function M.dit_inputs(inputs, fn, level)
+  local ins = ffi.new("orr_dit_inputs")
+  ins.x = tensor.handle(inputs.x, fn .. ": inputs.x", level + 1)
+  ins.timesteps = tensor.handle(inputs.timesteps, fn .. ": inputs.timesteps", level + 1)
+  ins.crossattn_emb = tensor.handle(inputs.text or inputs.crossattn_emb, fn .. ": inputs.text", level + 1)
+  for _, k in ipairs { "fps", "padding_mask", "condition_mask" } do
+    if inputs[k] then ins[k] = tensor.handle(inputs[k], fn .. ": inputs." .. k, level + 1) end
+  end
+  return ins
+end
+
+-- Runs `call(list)` with a fresh tensor list when `wanted` (else with
+-- NULL). Returns its status and, when wanted and it succeeded, {name =
+-- tensor} and the names in order: views that outlive the list.
+function M.with_trace(wanted, call)
+  if not wanted then return call(nil) end
+  local l = ffi.new("orr_tensor_list*[1]")
+  local status = C.orr_tensor_list_create(l)
+  if status ~= C.ORR_OK then return status end
+  local list = ffi.gc(l[0], C.orr_tensor_list_free)
+  status = call(list)
+  local trace, order = {}, {}
+  for i = 0, status == C.ORR_OK and tonumber(C.orr_tensor_list_count(list)) - 1 or -1 do
+    local name = ffi.string(C.orr_tensor_list_name(list, i))
+    local v = ffi.new("orr_tensor*[1]")
+    status = C.orr_tensor_view(v, C.orr_tensor_list_get(list, i))
+    if status ~= C.ORR_OK then break end
+    trace[name] = tensor.wrap(v[0], false)
+    order[#order + 1] = name
+  end
+  ffi.gc(list, nil)
+  C.orr_tensor_list_free(list)
+  return status, trace, order
+end
+
 -- One forward as the official network runs it. inputs: x [B,C,T,H,W]
 -- (c_in-scaled), timesteps [B] (c_noise), text [B,L,D], fps [B] (optional),
 -- padding_mask, condition_mask (optional). With trace = true, also returns
@@ -282,41 +319,18 @@ end
 function DiT:forward(inputs)
   local p = dit_handle(self)
   if type(inputs) ~= "table" then core.arg_error("forward", "inputs", "a table", type(inputs)) end
-  local x = tensor.handle(inputs.x, "forward: inputs.x")
-  local info = self:info()
+  local ins = M.dit_inputs(inputs, "forward", 2)
   local shape = tensor.Tensor.shape(inputs.x)
-  shape[2] = info.out_channels
+  shape[2] = self:info().out_channels
   local out = tensor.empty(shape)
-  local ins = ffi.new("orr_dit_inputs")
-  ins.x = x
-  ins.timesteps = tensor.handle(inputs.timesteps, "forward: inputs.timesteps")
-  ins.crossattn_emb = tensor.handle(inputs.text or inputs.crossattn_emb, "forward: inputs.text")
-  if inputs.fps then ins.fps = tensor.handle(inputs.fps, "forward: inputs.fps") end
-  if inputs.padding_mask then ins.padding_mask = tensor.handle(inputs.padding_mask, "forward: inputs.padding_mask") end
-  if inputs.condition_mask then ins.condition_mask = tensor.handle(inputs.condition_mask, "forward: inputs.condition_mask") end
-  local list
-  if inputs.trace then
-    local l = ffi.new("orr_tensor_list*[1]")
-    check(C.orr_tensor_list_create(l), 2)
-    list = ffi.gc(l[0], C.orr_tensor_list_free)
-  end
-  local status = C.orr_dit_forward(p, out.ptr, ins, list)
+  local status, trace, order = M.with_trace(inputs.trace, function(list)
+    return C.orr_dit_forward(p, out.ptr, ins, list)
+  end)
   if status ~= C.ORR_OK then
     out:free()
     check(status, 2)
   end
-  if not list then return out end
-  local trace, order = {}, {}
-  for i = 0, tonumber(C.orr_tensor_list_count(list)) - 1 do
-    local name = ffi.string(C.orr_tensor_list_name(list, i))
-    -- a view of the list's tensor shares its storage, so the list can go
-    local v = ffi.new("orr_tensor*[1]")
-    check(C.orr_tensor_view(v, C.orr_tensor_list_get(list, i)), 2)
-    trace[name] = tensor.wrap(v[0], false)
-    order[#order + 1] = name
-  end
-  ffi.gc(list, nil)
-  C.orr_tensor_list_free(list)
+  if not inputs.trace then return out end
   return out, trace, order
 end
 
