@@ -141,6 +141,16 @@ function M.save_video(path, frames, opts, meta)
   check(status, 2)
 end
 
+-- A video's info (size, frames, fps, codec) without decoding it all.
+function M.probe(path)
+  if type(path) ~= "string" then core.arg_error("probe", "path", "a file name", type(path)) end
+  local r, info = ffi.new("orr_video_reader*[1]"), ffi.new("orr_video_info")
+  check(C.orr_video_open(path, nil, r), 2)
+  C.orr_video_get_info(r[0], info)
+  C.orr_video_close(r[0])
+  return info_table(info)
+end
+
 -- The text metadata of a PNG or a video file.
 function M.read_metadata(path)
   if type(path) ~= "string" then core.arg_error("read_metadata", "path", "a file name", type(path)) end

@@ -243,15 +243,31 @@ end
 ---------------------------------------------------------------------------
 -- controls and their weights
 
--- u8 frames [T,H,W,3] of a path or a tensor (float [3,T,H,W] in [-1,1] too).
-local function frames_of(x, what, size)
+-- The frame sizes (W, H) of the official pipeline: a video is stretched to
+-- the one nearest its aspect ratio (read_and_resize_input).
+M.resolutions = { { 960, 960 }, { 960, 704 }, { 704, 960 }, { 1280, 704 }, { 704, 1280 } }
+
+function M.resolution(width, height)
+  local best, best_gap = nil, math.huge
+  for _, r in ipairs(M.resolutions) do
+    local gap = math.abs(r[1] / r[2] - width / height)
+    if gap < best_gap then best, best_gap = r, gap end
+  end
+  return best[1], best[2]
+end
+
+-- u8 frames [T,H,W,3] of a path or a tensor (float [3,T,H,W] in [-1,1]
+-- too). Files are read at `size` (the model's), else stretched to the
+-- official resolution nearest their aspect ratio; at most `count` frames.
+local function frames_of(x, what, size, count)
   if type(x) == "string" then
-    local opts = size and { width = size.width, height = size.height, fit = "cover" } or nil
-    if x:lower():match("%.png$") then
-      local image = media.read_png(x)
-      return image:unsqueeze(0):clone("u8")
+    if x:lower():match("%.png$") then return (media.read_png(x)):unsqueeze(0):clone("u8") end
+    local width, height = size.width, size.height
+    if not width then
+      local info = media.probe(x)
+      width, height = M.resolution(info.width, info.height)
     end
-    return (media.load_video(x, opts))
+    return (media.load_video(x, { width = width, height = height, fit = "stretch", count = count }))
   end
   if tensor.is_tensor(x) then
     if x:dtype() == "u8" then return x end
@@ -273,10 +289,9 @@ end
 
 -- The control video of one control: its own input, or made from the RGB
 -- input by the preprocessor (edge, vis); u8 frames [T,H,W,3].
-local function control_frames(c, input, size)
+local function control_frames(c, input, size, count)
   if c.input then
-    local f = frames_of(c.input, ("'%s'.input"):format(c.kind), size)
-    return f
+    return frames_of(c.input, ("'%s'.input"):format(c.kind), size, count)
   end
   if c.kind ~= "edge" and c.kind ~= "vis" then
     fail("'%s' needs its control video as input: orrery has no %s model to make it from the RGB video", c.kind,
@@ -415,10 +430,10 @@ function M.generate(opts)
 
   return tensor.scope(function()
     local size = { width = model.width, height = model.height }
-    local input = opts.input and frames_of(opts.input, "input", size)
+    local input = opts.input and frames_of(opts.input, "input", size, opts.frames)
     local frames = {}
     for i, c in ipairs(controls) do
-      frames[i] = control_frames(c, input, size)
+      frames[i] = control_frames(c, input, size, opts.frames)
     end
     local reference = input or frames[1]
     local T, H, W = reference:size(0), reference:size(1), reference:size(2)
