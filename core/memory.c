@@ -1,10 +1,13 @@
 /* memory.c — accounted allocation per device and the pressure hook.
  * Every owned byte of tensor data passes through here, so the Lua layer
- * (and the memory plan printed before a run) can see what the core holds. */
+ * (and the memory plan printed before a run) can see what the core holds.
+ * Device memory comes from the CUDA caching allocator; what it keeps
+ * cached for reuse is not counted as in use. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/device.h"
 #include "internal.h"
 
 #define ORR_ALIGN 64
@@ -57,9 +60,13 @@ static void call_pressure_hook(orr_device device, int64_t wanted) {
     if (fn) fn(atomic_load(&pressure_user), device, wanted);
 }
 
+/* NULL with the reason in orr_last_error when the device has no room. */
 static void *allocate(orr_device device, size_t bytes) {
-    if (device != ORR_CPU) return NULL;
     void *p = NULL;
+    if (device == ORR_CUDA) {
+        orr_cuda_malloc(bytes, &p);
+        return p;
+    }
     size_t rounded = (bytes + ORR_ALIGN - 1) / ORR_ALIGN * ORR_ALIGN;
     if (posix_memalign(&p, ORR_ALIGN, rounded ? rounded : ORR_ALIGN) != 0) return NULL;
     return p;
@@ -69,9 +76,10 @@ orr_status orr_mem_alloc(orr_device device, size_t bytes, void **out) {
     device_account *a = account_of(device);
     *out = NULL;
     if (!a) return orr_error(ORR_ERR_ARGUMENT, "alloc: invalid device %d", (int)device);
-    if (device != ORR_CPU)
-        return orr_error(ORR_ERR_UNSUPPORTED, "alloc: device %s is not built into this orrery",
-                         orr_device_name(device));
+    if (device == ORR_CUDA && !orr_cuda_available()) {
+        orr_status st = orr_cuda_malloc(bytes, out); /* fails, saying why */
+        return orr_error_context(st, "alloc of %zu bytes: ", bytes);
+    }
     if (bytes > (size_t)INT64_MAX / 2)
         return orr_error(ORR_ERR_MEMORY, "alloc: %zu bytes is beyond any device", bytes);
     int64_t limit = atomic_load(&a->limit);
@@ -96,7 +104,8 @@ orr_status orr_mem_alloc(orr_device device, size_t bytes, void **out) {
 void orr_mem_free(orr_device device, void *ptr, size_t bytes) {
     device_account *a = account_of(device);
     if (!ptr || !a) return;
-    free(ptr);
+    if (device == ORR_CUDA) orr_cuda_free(ptr, bytes);
+    else free(ptr);
     atomic_fetch_sub(&a->in_use, (int64_t)bytes);
     atomic_fetch_sub(&a->allocations, 1);
 }

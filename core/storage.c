@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/device.h"
 #include "internal.h"
 
 struct orr_storage {
@@ -42,7 +43,12 @@ orr_status orr_storage_alloc(orr_device device, size_t bytes, bool zero, orr_sto
     *out = NULL;
     orr_status st = orr_mem_alloc(device, bytes, &base);
     if (st) return st;
-    if (zero) memset(base, 0, bytes);
+    if (zero && device == ORR_CUDA) st = orr_cuda_memset_zero(base, bytes);
+    else if (zero) memset(base, 0, bytes);
+    if (st) {
+        orr_mem_free(device, base, bytes);
+        return st;
+    }
     return orr_storage_create(device, base, bytes, release_owned, (void *)(intptr_t)device, out);
 }
 

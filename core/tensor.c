@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/device.h"
 #include "internal.h"
 
 static orr_status check_shape(const char *op, int ndim, const int64_t *shape, orr_dtype dtype, int64_t *numel) {
@@ -164,10 +165,21 @@ static void *element_at(const orr_tensor *t, int64_t flat) {
     return (char *)t->data + off * (int64_t)orr_dtype_size(t->dtype);
 }
 
+/* A device tensor's element goes through a copy of its bytes (NaN when
+ * that fails, with the reason in orr_last_error). */
 double orr_tensor_get(const orr_tensor *t, int64_t flat_index) {
+    if (t->device != ORR_CPU) {
+        double v;
+        orr_device_element_get(t, flat_index, &v);
+        return v;
+    }
     return orr_load_element(element_at(t, flat_index), t->dtype);
 }
 
 void orr_tensor_set(orr_tensor *t, int64_t flat_index, double value) {
+    if (t->device != ORR_CPU) {
+        orr_device_element_set(t, flat_index, value);
+        return;
+    }
     orr_store_element(element_at(t, flat_index), t->dtype, value);
 }

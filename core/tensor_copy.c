@@ -1,7 +1,9 @@
-/* tensor_copy.c — copying between any strides and dtypes, and the float32
- * staging every CPU op uses for its inputs and outputs. */
+/* tensor_copy.c — copying between any strides, dtypes and devices, and the
+ * float32 staging every op uses for its inputs and outputs (on the device
+ * its operands are on). */
 #include <string.h>
 
+#include "cuda/device.h"
 #include "internal.h"
 
 double orr_load_element(const void *p, orr_dtype dtype) {
@@ -85,33 +87,71 @@ static void copy_rows(void *user, int64_t begin, int64_t end) {
     }
 }
 
+/* Across devices the bytes go over once, in src's dtype and shape (a
+ * broadcast is expanded on the receiving side): a strided src is packed
+ * where it is, and the landed copy is converted and scattered into dst's
+ * strides there, unless dst can take the bytes as they are. */
+static orr_status copy_between(orr_tensor *dst, const orr_tensor *src) {
+    orr_tensor *packed = NULL, *landed = NULL;
+    orr_status st = orr_tensor_contiguous(&packed, src);
+    if (st) return orr_error_context(st, "copy to %s: ", orr_device_name(dst->device));
+    bool direct = dst->dtype == src->dtype && orr_tensor_same_shape(dst, src) && orr_tensor_is_contiguous(dst);
+    if (!direct) st = orr_tensor_empty_on(dst->device, &landed, src->dtype, src->ndim, src->shape);
+    if (!st) {
+        void *target = direct ? dst->data : landed->data;
+        size_t bytes = orr_tensor_nbytes(src);
+        st = dst->device == ORR_CPU ? orr_cuda_download(target, packed->data, bytes)
+                                    : orr_cuda_upload(target, packed->data, bytes);
+    }
+    if (!st && landed) st = orr_copy(dst, landed);
+    orr_tensor_free(packed);
+    orr_tensor_free(landed);
+    return st;
+}
+
 orr_status orr_copy(orr_tensor *dst, const orr_tensor *src) {
     orr_status st;
-    if ((st = orr_check_cpu("copy", "dst", dst)) || (st = orr_check_cpu("copy", "src", src))) return st;
+    if ((st = orr_check_backend("copy", "dst", dst)) || (st = orr_check_backend("copy", "src", src))) return st;
     orr_tensor *expanded;
     if ((st = orr_tensor_expand(&expanded, src, dst->ndim, dst->shape)))
         return orr_error_context(st, "copy: ");
-    copy_job job = {dst, expanded, 1, dst->ndim ? dst->shape[dst->ndim - 1] : 1};
-    for (int d = 0; d + 1 < dst->ndim; d++) job.rows *= dst->shape[d];
-    if (orr_tensor_numel(dst) > 0) {
+    if (dst->device != src->device) {
+        st = copy_between(dst, src);
+    } else if (dst->device != ORR_CPU) {
+        st = orr_cuda_copy_tensor(dst, expanded);
+    } else if (orr_tensor_numel(dst) > 0) {
+        copy_job job = {dst, expanded, 1, dst->ndim ? dst->shape[dst->ndim - 1] : 1};
+        for (int d = 0; d + 1 < dst->ndim; d++) job.rows *= dst->shape[d];
         if (job.rows * job.row_len >= (1 << 16))
             orr_parallel_for(job.rows, copy_rows, &job);
         else
             copy_rows(&job, 0, job.rows);
     }
     orr_tensor_free(expanded);
-    return ORR_OK;
+    return st;
 }
 
 orr_status orr_tensor_clone(orr_tensor **out, const orr_tensor *t, orr_dtype dtype) {
     orr_status st;
     *out = NULL;
-    if ((st = orr_check_cpu("clone", "tensor", t))) return st;
-    if ((st = orr_tensor_empty(out, dtype, t->ndim, t->shape))) return st;
+    if ((st = orr_check_backend("clone", "tensor", t))) return st;
+    if ((st = orr_tensor_empty_on(t->device, out, dtype, t->ndim, t->shape))) return st;
     if ((st = orr_copy(*out, t))) {
         orr_tensor_free(*out);
         *out = NULL;
     }
+    return st;
+}
+
+orr_status orr_input_as(const orr_tensor *t, orr_dtype dtype, orr_tensor **tmp, const void **data) {
+    *tmp = NULL;
+    *data = NULL;
+    if (t->dtype == dtype && orr_tensor_is_contiguous(t)) {
+        *data = t->data;
+        return ORR_OK;
+    }
+    orr_status st = orr_tensor_clone(tmp, t, dtype);
+    if (!st) *data = (*tmp)->data;
     return st;
 }
 
@@ -134,7 +174,7 @@ orr_status orr_output_f32_begin(orr_tensor *out, orr_tensor **tmp, float **data)
         *data = out->data;
         return ORR_OK;
     }
-    orr_status st = orr_tensor_empty(tmp, ORR_F32, out->ndim, out->shape);
+    orr_status st = orr_tensor_empty_on(out->device, tmp, ORR_F32, out->ndim, out->shape);
     if (!st) *data = (*tmp)->data;
     return st;
 }

@@ -115,4 +115,8 @@ static inline int test_finish(const char *name) {
     return 0;
 }
 
+/* The status of an op given a tensor marked cuda among cpu ones: mixed
+ * devices where a GPU is usable, else a device this machine cannot run. */
+#define MIXED_DEVICE_STATUS (orr_cuda_available() ? ORR_ERR_ARGUMENT : ORR_ERR_UNSUPPORTED)
+
 #endif

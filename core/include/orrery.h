@@ -87,7 +87,7 @@ uint16_t orr_f32_to_f16(float v);
 
 typedef enum orr_device {
     ORR_CPU = 0,
-    ORR_CUDA = 1, /* reserved: the CUDA backend fills this in */
+    ORR_CUDA = 1, /* see "CUDA backend" below */
     ORR_DEVICE_COUNT
 } orr_device;
 
@@ -198,6 +198,47 @@ orr_status orr_tensor_contiguous(orr_tensor **out, const orr_tensor *t);
  * conversion; slow, for tests, tools and scalars. */
 double orr_tensor_get(const orr_tensor *t, int64_t flat_index);
 void orr_tensor_set(orr_tensor *t, int64_t flat_index, double value);
+
+/* ------------------------------------------------------------------------ */
+/* CUDA backend (core/cuda/, kernels/cuda/)                                   */
+
+/* Tensors live on a device: ORR_CPU, or ORR_CUDA (device 0 of those
+ * CUDA_VISIBLE_DEVICES shows) in builds with the toolkit. Views work on
+ * either; ops run where their operands are (all on one device, else
+ * ORR_ERR_ARGUMENT naming the odd one); host-only functions given a cuda
+ * tensor fail with "<op>: <arg> is on cuda; ...". Device work is queued
+ * in order on one stream: results are there for the next op, and
+ * orr_tensor_to / orr_copy to the cpu wait for them. Device memory is
+ * accounted under ORR_CUDA (orr_mem_get_stats; bytes handed to tensors),
+ * with the soft limit and pressure hook as on the cpu. */
+
+/* True when this orrery was built with CUDA and a device is present and
+ * usable. Never fails: no driver or no device reads as false. */
+bool orr_cuda_available(void);
+
+typedef struct orr_cuda_info {
+    char name[256];       /* "NVIDIA H100 80GB HBM3" */
+    int major, minor;     /* compute capability */
+    int multiprocessors;
+    int64_t total_memory; /* bytes on the device */
+    int64_t free_memory;  /* bytes the driver has free now */
+    int64_t cached_bytes; /* freed blocks the allocator keeps for reuse */
+} orr_cuda_info;
+/* ORR_ERR_UNSUPPORTED, saying why, when no device can be used. */
+orr_status orr_cuda_get_info(orr_cuda_info *out);
+/* Waits for all queued device work; reports an error it raised. */
+orr_status orr_cuda_synchronize(void);
+/* Hands the allocator's cached blocks back to the driver. */
+void orr_cuda_empty_cache(void);
+
+/* orr_tensor_empty / orr_tensor_zeros on a given device. */
+orr_status orr_tensor_empty_on(orr_device device, orr_tensor **out, orr_dtype dtype, int ndim,
+                               const int64_t *shape);
+orr_status orr_tensor_zeros_on(orr_device device, orr_tensor **out, orr_dtype dtype, int ndim,
+                               const int64_t *shape);
+/* t on `device`: a new view of t when it is there already, else a
+ * contiguous copy there with t's dtype (strided sources included). */
+orr_status orr_tensor_to(orr_tensor **out, const orr_tensor *t, orr_device device);
 
 /* ------------------------------------------------------------------------ */
 /* Threads                                                                    */
@@ -1207,6 +1248,12 @@ int64_t orr_ckpt_metadata_count(const orr_checkpoint *ckpt);
 const char *orr_ckpt_metadata_key(const orr_checkpoint *ckpt, int64_t index);
 /* NULL when the key is absent. */
 const char *orr_ckpt_metadata(const orr_checkpoint *ckpt, const char *key);
+
+/* Writes t as torch.save(t) does: a zip of data.pkl (a rebuilt tensor),
+ * its storage and a version record, which torch.load and the official
+ * Transfer1 control_weight reader take (core/io/torch_save.c). Written
+ * through a temporary file renamed at the end. */
+orr_status orr_torch_save_tensor(const orr_tensor *t, const char *path);
 
 /* Name layouts of other tools, mapped to the official names orrery's
  * loaders read (core/models/diffusers_names.c). */

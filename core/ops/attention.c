@@ -4,7 +4,12 @@
 #include <math.h>
 
 #include "attention.h"
+#include "cuda/device.h"
 #include "internal.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/attention.h"
+#include "cuda/cuda_internal.h"
+#endif
 
 static const char *const OP = "attention";
 
@@ -51,12 +56,40 @@ static orr_status mask_strides(const orr_tensor *mask, const int64_t full[4], in
     return ORR_OK;
 }
 
+#ifdef ORR_HAVE_CUDA
+/* On the device q, k, v and out share one dtype: bf16 when q, k and v all
+ * are (the tensor-core kernel), else f32. */
+static orr_status attention_cuda(orr_tensor *out, const orr_tensor *q, const orr_tensor *k, const orr_tensor *v,
+                                 const orr_tensor *mask, orr_attn_mask *m, const orr_attn_dims *dims, float scale,
+                                 bool causal) {
+    const orr_dtype dt = q->dtype == ORR_BF16 && k->dtype == ORR_BF16 && v->dtype == ORR_BF16 ? ORR_BF16 : ORR_F32;
+    orr_tensor *tq = NULL, *tk = NULL, *tv = NULL, *tm = NULL, *to = NULL;
+    const void *pq, *pk, *pv;
+    void *po = out->data;
+    orr_status st;
+    if (!(st = orr_input_as(q, dt, &tq, &pq)) && !(st = orr_input_as(k, dt, &tk, &pk)) &&
+        !(st = orr_input_as(v, dt, &tv, &pv)) && !(st = mask ? orr_input_f32(mask, &tm, &m->data) : ORR_OK) &&
+        !(out->dtype == dt && orr_tensor_is_contiguous(out))) {
+        if (!(st = orr_tensor_empty_on(ORR_CUDA, &to, dt, out->ndim, out->shape))) po = to->data;
+    }
+    if (!st) st = orr_cuda_attention(po, pq, pk, pv, dt, m, dims, scale, causal, orr_cuda_stream());
+    if (!st && to) st = orr_copy(out, to);
+    orr_tensor_free(tq);
+    orr_tensor_free(tk);
+    orr_tensor_free(tv);
+    orr_tensor_free(tm);
+    orr_tensor_free(to);
+    return st;
+}
+#endif
+
 orr_status orr_attention(orr_tensor *out, const orr_tensor *q, const orr_tensor *k, const orr_tensor *v,
                          const orr_tensor *mask, float scale, bool causal) {
     orr_status st;
-    if ((st = orr_check_cpu(OP, "out", out)) || (st = orr_check_cpu(OP, "q", q)) ||
-        (st = orr_check_cpu(OP, "k", k)) || (st = orr_check_cpu(OP, "v", v)) ||
-        (mask && (st = orr_check_cpu(OP, "mask", mask))))
+    orr_device dev;
+    if ((st = orr_op_device(OP, "out", out, &dev)) || (st = orr_check_device(OP, "q", q, dev)) ||
+        (st = orr_check_device(OP, "k", k, dev)) || (st = orr_check_device(OP, "v", v, dev)) ||
+        (mask && (st = orr_check_device(OP, "mask", mask, dev))))
         return st;
     if ((st = check_shapes(out, q, k, v))) return st;
     if (!isfinite(scale)) return orr_error(ORR_ERR_ARGUMENT, "%s: scale is %g; it must be finite", OP, scale);
@@ -70,6 +103,9 @@ orr_status orr_attention(orr_tensor *out, const orr_tensor *q, const orr_tensor 
         if ((st = mask_strides(mask, full, m.stride))) return st;
     }
     if (orr_tensor_numel(out) == 0) return ORR_OK;
+#ifdef ORR_HAVE_CUDA
+    if (dev == ORR_CUDA) return attention_cuda(out, q, k, v, mask, &m, &dims, scale, causal);
+#endif
 
     orr_tensor *tq = NULL, *tk = NULL, *tv = NULL, *tm = NULL, *to = NULL;
     const float *pq, *pk, *pv;

@@ -5,7 +5,12 @@
 #include <limits.h>
 
 #include "conv.h"
+#include "cuda/device.h"
 #include "internal.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/conv.h"
+#include "cuda/cuda_internal.h"
+#endif
 
 void orr_conv_params_init(orr_conv_params *p) {
     if (!p) return;
@@ -54,13 +59,13 @@ static bool trailing_contiguous(const orr_tensor *t, int first) {
     return true;
 }
 
-/* Whether x or y can be used in place (f32, each channel's block
+/* Whether x or y can be used in place (in `dtype`, each channel's block
  * contiguous, channels not overlapping); sets the batch and channel strides,
  * normalised where a dim of one element leaves its stride meaningless. */
-static bool channels_in_place(const orr_tensor *t, int64_t strides[2]) {
+static bool channels_in_place(const orr_tensor *t, orr_dtype dtype, int64_t strides[2]) {
     int64_t plane = 1;
     for (int d = 2; d < t->ndim; d++) plane *= t->shape[d];
-    if (t->dtype != ORR_F32 || !trailing_contiguous(t, 2)) return false;
+    if (t->dtype != dtype || !trailing_contiguous(t, 2)) return false;
     strides[1] = t->shape[1] > 1 ? t->stride[1] : plane;
     strides[0] = t->shape[0] > 1 ? t->stride[0] : t->shape[1] * plane;
     return strides[1] >= plane;
@@ -74,9 +79,11 @@ static orr_status conv_shape(const char *op, orr_conv_shape *s, const orr_tensor
     orr_status st;
     char dx[200], dw[200], dy[200], db[200];
     int ndim = 2 + spatial, first_axis = 3 - spatial;
-    if ((st = orr_check_cpu(op, "y", y)) || (st = orr_check_cpu(op, "x", x)) || (st = orr_check_cpu(op, "w", w)))
+    orr_device dev;
+    if ((st = orr_op_device(op, "y", y, &dev)) || (st = orr_check_device(op, "x", x, dev)) ||
+        (st = orr_check_device(op, "w", w, dev)))
         return st;
-    if (b && (st = orr_check_cpu(op, "b", b))) return st;
+    if (b && (st = orr_check_device(op, "b", b, dev))) return st;
     if ((st = check_params(op, p, first_axis))) return st;
     if ((st = orr_check_ndim(op, "x", x, ndim)) || (st = orr_check_ndim(op, "w", w, ndim)) ||
         (st = orr_check_ndim(op, "y", y, ndim)))
@@ -139,19 +146,19 @@ static orr_status run_conv(orr_conv_shape *s, orr_tensor *y, const orr_tensor *x
     orr_tensor *x_tmp = NULL, *w_tmp = NULL, *b_tmp = NULL, *y_tmp = NULL;
     const float *xd = NULL, *wd = NULL, *bd = NULL;
     float *yd = NULL;
-    if (channels_in_place(x, s->x_stride)) {
+    if (channels_in_place(x, ORR_F32, s->x_stride)) {
         xd = x->data;
     } else {
         if ((st = orr_input_f32(x, &x_tmp, &xd))) goto done;
-        channels_in_place(x_tmp, s->x_stride);
+        channels_in_place(x_tmp, ORR_F32, s->x_stride);
     }
     if ((st = orr_input_f32(w, &w_tmp, &wd))) goto done;
     if (b && (st = orr_input_f32(b, &b_tmp, &bd))) goto done;
-    if (channels_in_place(y, s->y_stride)) {
+    if (channels_in_place(y, ORR_F32, s->y_stride)) {
         yd = y->data;
     } else {
         if ((st = orr_output_f32_begin(y, &y_tmp, &yd))) goto done;
-        channels_in_place(y_tmp, s->y_stride);
+        channels_in_place(y_tmp, ORR_F32, s->y_stride);
     }
     if ((st = orr_cpu_conv3d(yd, xd, wd, bd, s))) goto done;
     st = orr_output_f32_end(y, y_tmp);
@@ -164,18 +171,81 @@ done:
     return st;
 }
 
+#ifdef ORR_HAVE_CUDA
+/* x with causal_pad copies of its frame 0 in front, in dtype: cuDNN knows
+ * only zero padding. */
+static orr_status prepend_frames(const orr_tensor *x, int64_t frames, orr_dtype dtype, orr_tensor **out) {
+    int64_t shape[5] = {x->shape[0], x->shape[1], x->shape[2] + frames, x->shape[3], x->shape[4]};
+    orr_tensor *head = NULL, *first = NULL, *rest = NULL;
+    orr_status st = orr_tensor_empty_on(ORR_CUDA, out, dtype, 5, shape);
+    if (!st && !(st = orr_tensor_narrow(&head, *out, 2, 0, frames)) && !(st = orr_tensor_narrow(&first, x, 2, 0, 1)))
+        st = orr_copy(head, first);
+    if (!st && !(st = orr_tensor_narrow(&rest, *out, 2, frames, x->shape[2]))) st = orr_copy(rest, x);
+    orr_tensor_free(head);
+    orr_tensor_free(first);
+    orr_tensor_free(rest);
+    return st;
+}
+
+/* On the device x, w, b and y share one dtype: bf16 when x and w are bf16
+ * (tensor cores), else f32. */
+static orr_status run_conv_cuda(orr_conv_shape *s, orr_tensor *y, const orr_tensor *x, const orr_tensor *w,
+                                const orr_tensor *b) {
+    const orr_dtype dt = x->dtype == ORR_BF16 && w->dtype == ORR_BF16 ? ORR_BF16 : ORR_F32;
+    orr_tensor *x_tmp = NULL, *w_tmp = NULL, *b_tmp = NULL, *y_tmp = NULL;
+    const void *xd = x->data, *wd, *bd = NULL;
+    void *yd = y->data;
+    orr_status st = ORR_OK;
+    if (orr_tensor_numel(y) == 0) return ORR_OK;
+    if (s->causal_pad > 0) {
+        if ((st = prepend_frames(x, s->causal_pad, dt, &x_tmp))) goto done;
+        s->in[0] += s->causal_pad;
+        s->causal_pad = 0;
+    } else if (!channels_in_place(x, dt, s->x_stride)) {
+        if ((st = orr_tensor_clone(&x_tmp, x, dt))) goto done;
+    }
+    if (x_tmp) {
+        xd = x_tmp->data;
+        channels_in_place(x_tmp, dt, s->x_stride);
+    }
+    if ((st = orr_input_as(w, dt, &w_tmp, &wd)) || (b && (st = orr_input_as(b, dt, &b_tmp, &bd)))) goto done;
+    if (!channels_in_place(y, dt, s->y_stride)) {
+        if ((st = orr_tensor_empty_on(ORR_CUDA, &y_tmp, dt, y->ndim, y->shape))) goto done;
+        yd = y_tmp->data;
+        channels_in_place(y_tmp, dt, s->y_stride);
+    }
+    st = orr_cuda_conv3d(yd, xd, wd, bd, dt, s, 0, orr_cuda_stream());
+    if (!st && y_tmp) st = orr_copy(y, y_tmp);
+done:
+    orr_tensor_free(y_tmp);
+    orr_tensor_free(x_tmp);
+    orr_tensor_free(w_tmp);
+    orr_tensor_free(b_tmp);
+    return st;
+}
+#endif
+
+/* On the operands' device. */
+static orr_status conv_on(orr_conv_shape *s, orr_tensor *y, const orr_tensor *x, const orr_tensor *w,
+                          const orr_tensor *b) {
+#ifdef ORR_HAVE_CUDA
+    if (y->device == ORR_CUDA) return run_conv_cuda(s, y, x, w, b);
+#endif
+    return run_conv(s, y, x, w, b);
+}
+
 orr_status orr_conv3d(orr_tensor *y, const orr_tensor *x, const orr_tensor *w, const orr_tensor *b,
                       const orr_conv_params *p) {
     orr_conv_shape s;
     orr_status st = conv_shape("conv3d", &s, y, x, w, b, p, 3);
-    return st ? st : run_conv(&s, y, x, w, b);
+    return st ? st : conv_on(&s, y, x, w, b);
 }
 
 orr_status orr_conv2d(orr_tensor *y, const orr_tensor *x, const orr_tensor *w, const orr_tensor *b,
                       const orr_conv_params *p) {
     orr_conv_shape s;
     orr_status st = conv_shape("conv2d", &s, y, x, w, b, p, 2);
-    return st ? st : run_conv(&s, y, x, w, b);
+    return st ? st : conv_on(&s, y, x, w, b);
 }
 
 orr_status orr_avg_pool3d(orr_tensor *y, const orr_tensor *x, const int kernel[3], const int stride[3]) {

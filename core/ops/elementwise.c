@@ -2,8 +2,13 @@
  * orr_affine and orr_fill on tensors of any dtype and strides. */
 #include <string.h>
 
+#include "cuda/device.h"
 #include "elementwise.h"
 #include "internal.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/elementwise.h"
+#endif
 
 /* Broadcasts a and b to the shape they share, or explains why not. */
 static orr_status broadcast_shape(const orr_tensor *a, const orr_tensor *b, int *ndim, int64_t *shape) {
@@ -35,8 +40,9 @@ static void broadcast_strides(const orr_tensor *t, int ndim, int64_t *strides) {
 
 orr_status orr_binary(orr_tensor *out, const orr_tensor *a, const orr_tensor *b, orr_binary_op op) {
     orr_status st;
-    if ((st = orr_check_cpu("binary", "out", out)) || (st = orr_check_cpu("binary", "a", a)) ||
-        (st = orr_check_cpu("binary", "b", b)))
+    orr_device dev;
+    if ((st = orr_op_device("binary", "out", out, &dev)) || (st = orr_check_device("binary", "a", a, dev)) ||
+        (st = orr_check_device("binary", "b", b, dev)))
         return st;
     if (op < ORR_ADD || op > ORR_MIN)
         return orr_error(ORR_ERR_ARGUMENT, "binary: op %d is not an orr_binary_op", (int)op);
@@ -56,8 +62,13 @@ orr_status orr_binary(orr_tensor *out, const orr_tensor *a, const orr_tensor *b,
     float *od;
     if (!(st = orr_input_f32(a, &a_tmp, &ad)) && !(st = orr_input_f32(b, &b_tmp, &bd)) &&
         !(st = orr_output_f32_begin(out, &out_tmp, &od))) {
-        orr_cpu_binary(od, ad, sa, bd, sb, ndim, shape, op);
-        st = orr_output_f32_end(out, out_tmp);
+#ifdef ORR_HAVE_CUDA
+        if (dev == ORR_CUDA) st = orr_cuda_binary(od, ad, sa, bd, sb, ndim, shape, op, orr_cuda_stream());
+        else
+#endif
+            orr_cpu_binary(od, ad, sa, bd, sb, ndim, shape, op);
+        if (!st) st = orr_output_f32_end(out, out_tmp);
+        else orr_tensor_free(out_tmp);
     }
     orr_tensor_free(a_tmp);
     orr_tensor_free(b_tmp);
@@ -71,18 +82,30 @@ typedef struct map_args {
     bool affine;
 } map_args;
 
+static orr_status map_kernel(orr_device dev, float *out, const float *a, int64_t n, const map_args *args) {
+#ifdef ORR_HAVE_CUDA
+    if (dev == ORR_CUDA)
+        return args->affine ? orr_cuda_affine(out, a, n, args->scale, args->shift, orr_cuda_stream())
+                            : orr_cuda_unary(out, a, n, args->op, orr_cuda_stream());
+#endif
+    if (args->affine) orr_cpu_affine(out, a, n, args->scale, args->shift);
+    else orr_cpu_unary(out, a, n, args->op);
+    return ORR_OK;
+}
+
 static orr_status map(const char *name, orr_tensor *out, const orr_tensor *a, const map_args *args) {
     orr_status st;
-    if ((st = orr_check_cpu(name, "out", out)) || (st = orr_check_cpu(name, "a", a)) ||
+    orr_device dev;
+    if ((st = orr_op_device(name, "out", out, &dev)) || (st = orr_check_device(name, "a", a, dev)) ||
         (st = orr_check_same_shape(name, "out", out, "a", a)))
         return st;
     orr_tensor *a_tmp = NULL, *out_tmp = NULL;
     const float *ad;
     float *od;
     if (!(st = orr_input_f32(a, &a_tmp, &ad)) && !(st = orr_output_f32_begin(out, &out_tmp, &od))) {
-        if (args->affine) orr_cpu_affine(od, ad, orr_tensor_numel(out), args->scale, args->shift);
-        else orr_cpu_unary(od, ad, orr_tensor_numel(out), args->op);
-        st = orr_output_f32_end(out, out_tmp);
+        st = map_kernel(dev, od, ad, orr_tensor_numel(out), args);
+        if (!st) st = orr_output_f32_end(out, out_tmp);
+        else orr_tensor_free(out_tmp);
     }
     orr_tensor_free(a_tmp);
     return st;
@@ -101,10 +124,11 @@ orr_status orr_affine(orr_tensor *out, const orr_tensor *a, float scale, float s
 }
 
 /* Through orr_copy from a double scalar, so that every dtype gets the value
- * exactly as a conversion from double gives it (int64 included). */
+ * exactly as a conversion from double gives it (int64 included); on a
+ * device the scalar goes over first and is broadcast there. */
 orr_status orr_fill(orr_tensor *out, double value) {
     orr_status st;
-    if ((st = orr_check_cpu("fill", "out", out))) return st;
+    if ((st = orr_check_backend("fill", "out", out))) return st;
     orr_tensor *scalar;
     if ((st = orr_tensor_wrap(&scalar, &value, ORR_F64, 0, NULL, NULL, NULL))) return st;
     st = orr_copy(out, scalar);

@@ -3,8 +3,13 @@
  * halves an axis rounding up (an odd axis is reflect-padded, which needs at
  * least 2 elements), so for multiples of p the patched sizes are
  * (T+p-1)/p, H/p, W/p; the inverse multiplies by p and drops p-1 frames. */
+#include "cuda/device.h"
 #include "haar.h"
 #include "internal.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/haar.h"
+#endif
 
 static orr_status check_patch_size(const char *op, int p) {
     if (p < 1 || (p & (p - 1)) != 0 || p > 1024)
@@ -33,19 +38,30 @@ static orr_status check_out(const char *op, const orr_tensor *out, int ndim, con
     return ORR_OK;
 }
 
-typedef orr_status (*haar_kernel)(float *out, const float *x, const int64_t *shape, int p);
+/* One transform on float32 buffers, on the cpu or the device. */
+typedef orr_status (*haar_kernel)(orr_device dev, float *out, const float *x, const int64_t *shape, int p);
 
-static orr_status patch3d(float *out, const float *x, const int64_t *s, int p) {
-    return orr_cpu_haar3d_patch(out, x, s[0], s[1], s[2], s[3], s[4], p);
+#ifdef ORR_HAVE_CUDA
+#define HAAR_ON(dev, name, ...) \
+    ((dev) == ORR_CUDA ? orr_cuda_##name(__VA_ARGS__, orr_cuda_stream()) : orr_cpu_##name(__VA_ARGS__))
+#else
+#define HAAR_ON(dev, name, ...) orr_cpu_##name(__VA_ARGS__)
+#endif
+
+static orr_status patch3d(orr_device dev, float *out, const float *x, const int64_t *s, int p) {
+    return HAAR_ON(dev, haar3d_patch, out, x, s[0], s[1], s[2], s[3], s[4], p);
 }
-static orr_status unpatch3d(float *out, const float *x, const int64_t *s, int p) {
-    return orr_cpu_haar3d_unpatch(out, x, s[0], s[1] / ((int64_t)p * p * p), s[2], s[3], s[4], p);
+
+static orr_status unpatch3d(orr_device dev, float *out, const float *x, const int64_t *s, int p) {
+    return HAAR_ON(dev, haar3d_unpatch, out, x, s[0], s[1] / ((int64_t)p * p * p), s[2], s[3], s[4], p);
 }
-static orr_status patch2d(float *out, const float *x, const int64_t *s, int p) {
-    return orr_cpu_haar2d_patch(out, x, s[0], s[1], s[2], s[3], p);
+
+static orr_status patch2d(orr_device dev, float *out, const float *x, const int64_t *s, int p) {
+    return HAAR_ON(dev, haar2d_patch, out, x, s[0], s[1], s[2], s[3], p);
 }
-static orr_status unpatch2d(float *out, const float *x, const int64_t *s, int p) {
-    return orr_cpu_haar2d_unpatch(out, x, s[0], s[1] / ((int64_t)p * p), s[2], s[3], p);
+
+static orr_status unpatch2d(orr_device dev, float *out, const float *x, const int64_t *s, int p) {
+    return HAAR_ON(dev, haar2d_unpatch, out, x, s[0], s[1] / ((int64_t)p * p), s[2], s[3], p);
 }
 
 static orr_status run(orr_tensor *out, const orr_tensor *x, int p, haar_kernel kernel) {
@@ -55,7 +71,7 @@ static orr_status run(orr_tensor *out, const orr_tensor *x, int p, haar_kernel k
     float *po;
     orr_status st;
     if (!(st = orr_input_f32(x, &tx, &px)) && !(st = orr_output_f32_begin(out, &to, &po))) {
-        st = kernel(po, px, x->shape, p);
+        st = kernel(out->device, po, px, x->shape, p);
         if (!st) st = orr_output_f32_end(out, to);
         else orr_tensor_free(to);
     }
@@ -65,7 +81,8 @@ static orr_status run(orr_tensor *out, const orr_tensor *x, int p, haar_kernel k
 
 static orr_status check_common(const char *op, const orr_tensor *out, const orr_tensor *x, int ndim, int p) {
     orr_status st;
-    if ((st = orr_check_cpu(op, "out", out)) || (st = orr_check_cpu(op, "x", x)) ||
+    orr_device dev;
+    if ((st = orr_op_device(op, "out", out, &dev)) || (st = orr_check_device(op, "x", x, dev)) ||
         (st = orr_check_ndim(op, "x", x, ndim)) || (st = check_patch_size(op, p)))
         return st;
     return ORR_OK;

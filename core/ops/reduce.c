@@ -2,8 +2,13 @@
  * and orr_softmax on tensors of any dtype and strides. */
 #include <math.h>
 
+#include "cuda/device.h"
 #include "elementwise.h"
 #include "internal.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/elementwise.h"
+#endif
 
 static const char *reduce_name(orr_reduce_op op) {
     switch (op) {
@@ -45,7 +50,8 @@ static bool reduced_shape_matches(const orr_tensor *out, const orr_tensor *a, in
 orr_status orr_reduce(orr_tensor *out, const orr_tensor *a, int dim, orr_reduce_op op) {
     orr_status st;
     char dout[200], da[200];
-    if ((st = orr_check_cpu("reduce", "out", out)) || (st = orr_check_cpu("reduce", "a", a)) ||
+    orr_device dev;
+    if ((st = orr_op_device("reduce", "out", out, &dev)) || (st = orr_check_device("reduce", "a", a, dev)) ||
         (st = check_reduce_op("reduce", op)) || (st = orr_norm_dim("reduce", a->ndim, &dim)))
         return st;
     if (!reduced_shape_matches(out, a, dim))
@@ -60,17 +66,39 @@ orr_status orr_reduce(orr_tensor *out, const orr_tensor *a, int dim, orr_reduce_
     const float *ad;
     float *od;
     if (!(st = orr_input_f32(a, &a_tmp, &ad)) && !(st = orr_output_f32_begin(out, &out_tmp, &od))) {
-        orr_cpu_reduce(od, ad, outer, n, inner, op);
-        st = orr_output_f32_end(out, out_tmp);
+#ifdef ORR_HAVE_CUDA
+        if (dev == ORR_CUDA) st = orr_cuda_reduce(od, ad, outer, n, inner, op, orr_cuda_stream());
+        else
+#endif
+            orr_cpu_reduce(od, ad, outer, n, inner, op);
+        if (!st) st = orr_output_f32_end(out, out_tmp);
+        else orr_tensor_free(out_tmp);
     }
     orr_tensor_free(a_tmp);
     return st;
 }
 
+#ifdef ORR_HAVE_CUDA
+/* reduce_all and count_nonfinite on the device: the kernel writes its one
+ * value (a double or an int64) to 8 device bytes, which come back once it
+ * has run. */
+static orr_status device_result(const float *a, int64_t n, orr_reduce_op op, bool count, void *result) {
+    const int64_t one = 1;
+    orr_tensor *cell;
+    orr_status st = orr_tensor_empty_on(ORR_CUDA, &cell, ORR_F64, 1, &one);
+    if (st) return st;
+    st = count ? orr_cuda_count_nonfinite(cell->data, a, n, orr_cuda_stream())
+               : orr_cuda_reduce_all(cell->data, a, n, op, orr_cuda_stream());
+    if (!st) st = orr_cuda_download(result, cell->data, 8);
+    orr_tensor_free(cell);
+    return st;
+}
+#endif
+
 orr_status orr_reduce_all(const orr_tensor *a, orr_reduce_op op, double *result) {
     orr_status st;
     char da[200];
-    if ((st = orr_check_cpu("reduce_all", "a", a)) || (st = check_reduce_op("reduce_all", op))) return st;
+    if ((st = orr_check_backend("reduce_all", "a", a)) || (st = check_reduce_op("reduce_all", op))) return st;
     if (!result) return orr_error(ORR_ERR_ARGUMENT, "reduce_all: result is NULL");
     int64_t n = orr_tensor_numel(a);
     if (n == 0 && (op == ORR_AMAX || op == ORR_AMIN))
@@ -79,6 +107,13 @@ orr_status orr_reduce_all(const orr_tensor *a, orr_reduce_op op, double *result)
     orr_tensor *a_tmp = NULL;
     const float *ad;
     if ((st = orr_input_f32(a, &a_tmp, &ad))) return st;
+#ifdef ORR_HAVE_CUDA
+    if (a->device == ORR_CUDA) {
+        st = device_result(ad, n, op, false, result);
+        orr_tensor_free(a_tmp);
+        return st;
+    }
+#endif
     *result = orr_cpu_reduce_all(ad, n, op);
     orr_tensor_free(a_tmp);
     return ORR_OK;
@@ -88,7 +123,7 @@ orr_status orr_reduce_all(const orr_tensor *a, orr_reduce_op op, double *result)
  * without the float32 staging. */
 static orr_status count_nonfinite_f64(const orr_tensor *a, int64_t *count) {
     orr_tensor *c;
-    orr_status st = orr_tensor_contiguous(&c, a);
+    orr_status st = a->device == ORR_CPU ? orr_tensor_contiguous(&c, a) : orr_tensor_to(&c, a, ORR_CPU);
     if (st) return st;
     const double *x = c->data;
     int64_t n = orr_tensor_numel(c), k = 0;
@@ -100,7 +135,7 @@ static orr_status count_nonfinite_f64(const orr_tensor *a, int64_t *count) {
 
 orr_status orr_count_nonfinite(const orr_tensor *a, int64_t *count) {
     orr_status st;
-    if ((st = orr_check_cpu("count_nonfinite", "a", a))) return st;
+    if ((st = orr_check_backend("count_nonfinite", "a", a))) return st;
     if (!count) return orr_error(ORR_ERR_ARGUMENT, "count_nonfinite: count is NULL");
     switch (a->dtype) {
     case ORR_F32:
@@ -112,6 +147,13 @@ orr_status orr_count_nonfinite(const orr_tensor *a, int64_t *count) {
     orr_tensor *a_tmp = NULL;
     const float *ad;
     if ((st = orr_input_f32(a, &a_tmp, &ad))) return st;
+#ifdef ORR_HAVE_CUDA
+    if (a->device == ORR_CUDA) {
+        st = device_result(ad, orr_tensor_numel(a), ORR_SUM, true, count);
+        orr_tensor_free(a_tmp);
+        return st;
+    }
+#endif
     *count = orr_cpu_count_nonfinite(ad, orr_tensor_numel(a));
     orr_tensor_free(a_tmp);
     return ORR_OK;
@@ -119,7 +161,8 @@ orr_status orr_count_nonfinite(const orr_tensor *a, int64_t *count) {
 
 orr_status orr_softmax(orr_tensor *out, const orr_tensor *a, int dim) {
     orr_status st;
-    if ((st = orr_check_cpu("softmax", "out", out)) || (st = orr_check_cpu("softmax", "a", a)) ||
+    orr_device dev;
+    if ((st = orr_op_device("softmax", "out", out, &dev)) || (st = orr_check_device("softmax", "a", a, dev)) ||
         (st = orr_norm_dim("softmax", a->ndim, &dim)) || (st = orr_check_same_shape("softmax", "out", out, "a", a)))
         return st;
     int64_t outer, n, inner;
@@ -128,8 +171,13 @@ orr_status orr_softmax(orr_tensor *out, const orr_tensor *a, int dim) {
     const float *ad;
     float *od;
     if (!(st = orr_input_f32(a, &a_tmp, &ad)) && !(st = orr_output_f32_begin(out, &out_tmp, &od))) {
-        orr_cpu_softmax(od, ad, outer, n, inner);
-        st = orr_output_f32_end(out, out_tmp);
+#ifdef ORR_HAVE_CUDA
+        if (dev == ORR_CUDA) st = orr_cuda_softmax(od, ad, outer, n, inner, orr_cuda_stream());
+        else
+#endif
+            orr_cpu_softmax(od, ad, outer, n, inner);
+        if (!st) st = orr_output_f32_end(out, out_tmp);
+        else orr_tensor_free(out_tmp);
     }
     orr_tensor_free(a_tmp);
     return st;

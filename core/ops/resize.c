@@ -1,8 +1,13 @@
 /* ops/resize.c — orr_resize as torch.nn.functional.interpolate with an
  * output size: nearest (4-D or 5-D), bilinear and bicubic (4-D), trilinear
  * (5-D). As in PyTorch, align_corners is refused for nearest. */
+#include "cuda/device.h"
 #include "internal.h"
 #include "resize.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/resize.h"
+#endif
 
 static const char *const OP = "resize";
 
@@ -19,7 +24,8 @@ static const char *mode_name(orr_resize_mode mode) {
 orr_status orr_resize(orr_tensor *out, const orr_tensor *x, orr_resize_mode mode, bool align_corners) {
     char a[200], b[200];
     orr_status st;
-    if ((st = orr_check_cpu(OP, "out", out)) || (st = orr_check_cpu(OP, "x", x))) return st;
+    orr_device dev;
+    if ((st = orr_op_device(OP, "out", out, &dev)) || (st = orr_check_device(OP, "x", x, dev))) return st;
     const char *name = mode_name(mode);
     if (!name) return orr_error(ORR_ERR_ARGUMENT, "%s: unknown mode %d", OP, (int)mode);
     if (mode == ORR_RESIZE_NEAREST && align_corners)
@@ -49,7 +55,12 @@ orr_status orr_resize(orr_tensor *out, const orr_tensor *x, orr_resize_mode mode
     const float *px;
     float *po;
     if (!(st = orr_input_f32(x, &tx, &px)) && !(st = orr_output_f32_begin(out, &to, &po))) {
-        st = orr_cpu_resize(po, px, planes, in_size, out_size, mode, align_corners);
+#ifdef ORR_HAVE_CUDA
+        if (dev == ORR_CUDA)
+            st = orr_cuda_resize(po, px, planes, in_size, out_size, mode, align_corners, orr_cuda_stream());
+        else
+#endif
+            st = orr_cpu_resize(po, px, planes, in_size, out_size, mode, align_corners);
         if (!st) st = orr_output_f32_end(out, to);
         else orr_tensor_free(to);
     }

@@ -1,6 +1,11 @@
 /* ops/rope.c — orr_rope: rotary embedding with cos/sin broadcast to x. */
+#include "cuda/device.h"
 #include "internal.h"
 #include "rope.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/rope.h"
+#endif
 
 /* cos or sin as contiguous float32 running over x's last dim D (widened
  * once if it broadcasts along D), and its strides over x's leading dims, 0
@@ -46,8 +51,9 @@ orr_status orr_rope(orr_tensor *out, const orr_tensor *x, const orr_tensor *cos,
                     bool interleaved) {
     orr_status st;
     char dx[200];
-    if ((st = orr_check_cpu("rope", "out", out)) || (st = orr_check_cpu("rope", "x", x)) ||
-        (st = orr_check_cpu("rope", "cos", cos)) || (st = orr_check_cpu("rope", "sin", sin)))
+    orr_device dev;
+    if ((st = orr_op_device("rope", "out", out, &dev)) || (st = orr_check_device("rope", "x", x, dev)) ||
+        (st = orr_check_device("rope", "cos", cos, dev)) || (st = orr_check_device("rope", "sin", sin, dev)))
         return st;
     if (x->ndim < 1 || x->shape[x->ndim - 1] % 2 != 0)
         return orr_error(ORR_ERR_SHAPE, "rope: x is %s but its last dim must be even",
@@ -61,8 +67,15 @@ orr_status orr_rope(orr_tensor *out, const orr_tensor *x, const orr_tensor *cos,
     if (!(st = stage_table("cos", cos, x, &cos_tmp, &cd, cos_stride)) &&
         !(st = stage_table("sin", sin, x, &sin_tmp, &sd, sin_stride)) && !(st = orr_input_f32(x, &x_tmp, &xd)) &&
         !(st = orr_output_f32_begin(out, &out_tmp, &od))) {
-        orr_cpu_rope(od, xd, cd, cos_stride, sd, sin_stride, x->ndim - 1, x->shape, dim, interleaved);
-        st = orr_output_f32_end(out, out_tmp);
+#ifdef ORR_HAVE_CUDA
+        if (dev == ORR_CUDA)
+            st = orr_cuda_rope(od, xd, cd, cos_stride, sd, sin_stride, x->ndim - 1, x->shape, dim, interleaved,
+                               orr_cuda_stream());
+        else
+#endif
+            orr_cpu_rope(od, xd, cd, cos_stride, sd, sin_stride, x->ndim - 1, x->shape, dim, interleaved);
+        if (!st) st = orr_output_f32_end(out, out_tmp);
+        else orr_tensor_free(out_tmp);
     }
     orr_tensor_free(cos_tmp);
     orr_tensor_free(sin_tmp);

@@ -1,23 +1,29 @@
 /* ops/shape.c — orr_concat, orr_pad and orr_repeat_interleave. Concat and
  * repeat_interleave only move elements, so they copy through orr_copy into
- * views of out and keep every dtype exact; pad goes through the float32
- * kernels like the other ops. */
+ * views of out and keep every dtype exact (on either device); pad goes
+ * through the float32 kernels like the other ops. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cuda/device.h"
 #include "elementwise.h"
 #include "internal.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/elementwise.h"
+#endif
 
 orr_status orr_concat(orr_tensor *out, const orr_tensor *const *parts, int n, int dim) {
     orr_status st;
     char dout[200], dp[200], arg[32];
-    if ((st = orr_check_cpu("concat", "out", out))) return st;
+    orr_device dev;
+    if ((st = orr_op_device("concat", "out", out, &dev))) return st;
     if (!parts || n < 1) return orr_error(ORR_ERR_ARGUMENT, "concat: %d parts given; need at least one", n);
     if ((st = orr_norm_dim("concat", out->ndim, &dim))) return st;
     int64_t total = 0;
     for (int i = 0; i < n; i++) {
         snprintf(arg, sizeof arg, "parts[%d]", i);
-        if ((st = orr_check_cpu("concat", arg, parts[i]))) return st;
+        if ((st = orr_check_device("concat", arg, parts[i], dev))) return st;
         bool agree = parts[i]->ndim == out->ndim;
         for (int d = 0; agree && d < out->ndim; d++) agree = d == dim || parts[i]->shape[d] == out->shape[d];
         if (!agree)
@@ -68,7 +74,8 @@ static orr_status check_pads(const orr_tensor *out, const orr_tensor *a, const i
 
 orr_status orr_pad(orr_tensor *out, const orr_tensor *a, const int64_t *pads, orr_pad_mode mode, float value) {
     orr_status st;
-    if ((st = orr_check_cpu("pad", "out", out)) || (st = orr_check_cpu("pad", "a", a))) return st;
+    orr_device dev;
+    if ((st = orr_op_device("pad", "out", out, &dev)) || (st = orr_check_device("pad", "a", a, dev))) return st;
     if (!pads && a->ndim > 0) return orr_error(ORR_ERR_ARGUMENT, "pad: pads is NULL");
     if ((int)mode < ORR_PAD_CONSTANT || mode > ORR_PAD_REFLECT)
         return orr_error(ORR_ERR_ARGUMENT, "pad: mode %d is not an orr_pad_mode", (int)mode);
@@ -78,8 +85,13 @@ orr_status orr_pad(orr_tensor *out, const orr_tensor *a, const int64_t *pads, or
     const float *ad;
     float *od;
     if (!(st = orr_input_f32(a, &a_tmp, &ad)) && !(st = orr_output_f32_begin(out, &out_tmp, &od))) {
-        orr_cpu_pad(od, ad, a->ndim, a->shape, pads, mode, value);
-        st = orr_output_f32_end(out, out_tmp);
+#ifdef ORR_HAVE_CUDA
+        if (dev == ORR_CUDA) st = orr_cuda_pad(od, ad, a->ndim, a->shape, pads, mode, value, orr_cuda_stream());
+        else
+#endif
+            orr_cpu_pad(od, ad, a->ndim, a->shape, pads, mode, value);
+        if (!st) st = orr_output_f32_end(out, out_tmp);
+        else orr_tensor_free(out_tmp);
     }
     orr_tensor_free(a_tmp);
     return st;
@@ -90,7 +102,9 @@ orr_status orr_pad(orr_tensor *out, const orr_tensor *a, const int64_t *pads, or
 orr_status orr_repeat_interleave(orr_tensor *out, const orr_tensor *a, int dim, int64_t repeats) {
     orr_status st;
     char dout[200], da[200];
-    if ((st = orr_check_cpu("repeat_interleave", "out", out)) || (st = orr_check_cpu("repeat_interleave", "a", a)) ||
+    orr_device dev;
+    if ((st = orr_op_device("repeat_interleave", "out", out, &dev)) ||
+        (st = orr_check_device("repeat_interleave", "a", a, dev)) ||
         (st = orr_norm_dim("repeat_interleave", a->ndim, &dim)))
         return st;
     if (repeats < 0)

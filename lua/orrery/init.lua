@@ -16,6 +16,7 @@
 --   orrery.notebook  literate notebooks to HTML        orrery.repl      the interactive prompt
 --   orrery.view      the SDL viewer                    orrery.transfer  Transfer1: controls, weights, specs
 --   orrery.scene     a procedural scene with its depth and segmentation videos
+--   orrery.control   control weight maps over space and time: shapes, keyframes, masks, arithmetic
 local ffi = require "ffi"
 local core = require "orrery.core"
 local tensor = require "orrery.tensor"
@@ -26,7 +27,7 @@ local M = { C = C, check = check, Tensor = tensor.Tensor }
 for _, name in ipairs {
   "empty", "zeros", "ones", "full", "tensor", "from_table", "arange", "linspace", "rng", "randn", "rand", "cat",
   "matmul", "linear", "layer_norm", "rms_norm", "group_norm", "attention", "maximum", "minimum", "is_tensor",
-  "scope", "memory", "memory_limit", "gc_step",
+  "scope", "memory", "memory_limit", "gc_step", "cuda_available",
 } do
   M[name] = tensor[name]
 end
@@ -104,8 +105,8 @@ end
 -- The concept modules, loaded on first use so that `require "orrery"` stays
 -- instant; the REPL's completion lists them from here. orrery.schedule,
 -- orrery.sample and orrery.text2world are modules that can be called.
-M.modules = { "tensor", "models", "schedule", "sample", "prompt", "text2world", "transfer", "scene", "media", "plot",
-  "notebook", "repl", "view" }
+M.modules = { "tensor", "models", "schedule", "sample", "prompt", "text2world", "transfer", "control", "scene", "media",
+  "plot", "notebook", "repl", "view" }
 local exported = {
   models = { "load_tokenizer", "random_tokenizer", "load_dit", "random_dit", "load_model", "checkpoint" },
   sample = { karras = "karras", sigmas = "sigmas" },

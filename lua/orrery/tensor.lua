@@ -71,9 +71,13 @@ local scopes = {} -- stack of sets {tensor = true}
 local gc = { step = 64 * 2 ^ 20, last = 0 }
 local stats = ffi.new("orr_mem_stats")
 
+-- Device tensors count too: their memory is only returned when Lua
+-- collects the tensors that hold it.
 local function bytes_in_use()
   C.orr_mem_get_stats(C.ORR_CPU, stats)
-  return tonumber(stats.bytes_in_use)
+  local n = tonumber(stats.bytes_in_use)
+  C.orr_mem_get_stats(C.ORR_CUDA, stats)
+  return n + tonumber(stats.bytes_in_use)
 end
 
 -- Called after every allocation made from Lua.
@@ -430,7 +434,22 @@ function Tensor:clone(dtype)
   local p = handle(self)
   return maybe_copy_call(C.orr_tensor_clone, p, dtype and dtype_of(dtype) or p.dtype)
 end
-Tensor.to = Tensor.clone
+
+-- Devices: t:to("cuda") / t:to("cpu") move (the tensor itself when it is
+-- there already; a contiguous copy otherwise); t:to(dtype) converts.
+local devices = { cpu = C.ORR_CPU, cuda = C.ORR_CUDA }
+function Tensor:to(target)
+  local device = devices[target]
+  if device == nil then return self:clone(target) end
+  local p = handle(self)
+  if p.device == device then return self end
+  return maybe_copy_call(C.orr_tensor_to, p, device)
+end
+function Tensor:cuda() return self:to("cuda") end
+function Tensor:cpu() return self:to("cpu") end
+
+-- True when this orrery has CUDA and a usable device.
+function M.cuda_available() return C.orr_cuda_available() end
 function Tensor:float() return self:clone("f32") end
 
 ---------------------------------------------------------------------------

@@ -315,7 +315,7 @@ local function weight_of(c, T, H, W)
   end
   if type(w) == "table" and not tensor.is_tensor(w) then
     local control = require "orrery.control"
-    if control.is_map(w) then return control.render(w, T, H, W) end
+    if control.is_map(w) then return control.render(w, T, H, W, c.kind) end
   end
   if type(w) == "string" then
     local ckpt = ffi.new("orr_checkpoint*[1]")
@@ -516,14 +516,16 @@ function M.generate(opts)
 end
 
 -- Shows a result in the viewer: each control video under its weight map
--- (a heatmap, 0 to 1) and the generated video. Without a display, returns
--- false and the reason, as orrery.view does.
+-- (a heatmap, 0 to 1) and the generated video. opts: the viewer's options
+-- (title, layout, script, ...). Without a display, returns false and the
+-- reason, as orrery.view does.
 function M.show(result, opts)
   if type(result) ~= "table" or not result.video then
     core.arg_error("transfer.show", "result", "the result of orrery.transfer", core.describe_value(result))
   end
   local view = require "orrery.view"
-  local spec, overlays = { title = (opts and opts.title) or "orrery transfer", layout = "grid" }, {}
+  local spec, overlays = { title = "orrery transfer", layout = "grid" }, {}
+  for k, v in pairs(opts or {}) do spec[k] = v end
   for _, kind in ipairs(M.kinds) do
     local f = result.controls[kind]
     if f then
@@ -682,7 +684,7 @@ function M.main(args)
   overrides.model = M.default_model { small = small }
   local ok, r = pcall(M.run_spec, spec, overrides)
   if not ok then
-    io.stderr:write(tostring(r), "\n")
+    io.stderr:write((tostring(r):gsub("^[^\n]-%.lua:%d+: ", "")), "\n")
     return 1
   end
   print(("wrote %s: %d frames of %dx%d in %.1f s (built-in model, random weights)"):format(r.path, r.frames,

@@ -121,6 +121,13 @@ T.case("the official spec as-is", function()
   os.execute("rm -rf " .. dir)
 end)
 
+T.case("the command's exit status", function()
+  T.eq(transfer.main { "--bogus" }, 2, "unknown option")
+  T.eq(transfer.main { "--steps", "x", "a.json" }, 2, "a bad number")
+  T.eq(transfer.main { "/nonexistent/spec.json", "--small" }, 1, "a missing spec")
+  T.eq(transfer.main { "--help" }, 0, "help")
+end)
+
 T.case("errors name what is wrong", function()
   local function go(controls, extra)
     local opts = { model = model, input = scene.rgb, steps = 1, progress = false, controls = controls }

@@ -321,7 +321,7 @@ static void test_errors(void) {
     CHECK_FAILS(orr_conv3d(y, x, wk, NULL, NULL), ORR_ERR_ARGUMENT, "conv3d: p is NULL");
     CHECK_FAILS(orr_conv3d(y, NULL, wk, NULL, &p), ORR_ERR_ARGUMENT, "conv3d: x is NULL");
     wk->device = ORR_CUDA; /* a stand-in for a device tensor: only the field is read */
-    CHECK_FAILS(orr_conv3d(y, x, wk, NULL, &p), ORR_ERR_UNSUPPORTED, "conv3d: w is on cuda");
+    CHECK_FAILS(orr_conv3d(y, x, wk, NULL, &p), MIXED_DEVICE_STATUS, "conv3d: w is on cuda");
     wk->device = ORR_CPU;
     const int64_t x4s[4] = {1, 48, 4, 4}, w4s[4] = {64, 48, 3, 3}, y4s[4] = {1, 64, 2, 2};
     orr_tensor *x4 = filled(ORR_F32, 4, x4s, 2), *w4 = zeros(ORR_F32, 4, w4s), *y4 = zeros(ORR_F32, 4, y4s);
