@@ -124,6 +124,28 @@ T.case("generate: a live pane, the same video as text2world", function()
   T.ok(math.max(d:max(), -d:min()) <= 1, "generate matches the Lua sampler within one level")
 end)
 
+T.case("a transfer's controls under their weight maps", function()
+  local transfer = orrery.transfer
+  local model = transfer.default_model { small = true }
+  local scene = orrery.scene { frames = model.frames, height = model.height, width = model.width }
+  local spot = orrery.control.ellipse { center = { 0.5, 0.5 }, radius = 0.3, feather = 0 }
+  local r = transfer { model = model, input = scene.rgb, steps = 1, progress = false,
+    controls = { edge = { weight = 1 }, depth = { input = scene.depth, weight = spot } } }
+  local script, shot = dir .. "/transfer.txt", dir .. "/transfer.png"
+  local f = assert(io.open(script, "w"))
+  f:write("wait 2\nscreenshot " .. shot .. "\nquit\n")
+  f:close()
+  T.ok(transfer.show(r, { script = script, width = 600, height = 400, layout = "row" }), "shown")
+  local img = media.read_png(shot)
+  T.eq(img:size(1), 600, "screenshot width")
+  -- the depth pane (the middle third): its centre is inside the ellipse and
+  -- tinted by the heatmap, its corner is outside and keeps the frame's grey
+  local y = 200
+  local inside, outside = pixel(img, 300, y), pixel(img, 210, y)
+  T.ok(not near(inside, { inside[1], inside[1], inside[1] }, 8), "the weighted part is tinted")
+  T.ok(near(outside, { outside[1], outside[1], outside[1] }, 8), "the unweighted part stays grey")
+end)
+
 T.case("without a display", function()
   local display = os.getenv("DISPLAY")
   ffi.C.unsetenv("DISPLAY")
