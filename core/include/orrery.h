@@ -240,6 +240,57 @@ orr_status orr_tensor_zeros_on(orr_device device, orr_tensor **out, orr_dtype dt
  * contiguous copy there with t's dtype (strided sources included). */
 orr_status orr_tensor_to(orr_tensor **out, const orr_tensor *t, orr_device device);
 
+/* ---- The diffusion transformer on a device (core/models/dit_device.c) ---- */
+
+/* A DiT (see "Diffusion world model" below) runs where its weights are:
+ * orr_dit_forward takes inputs and output on that device, and
+ * orr_dit_sample / orr_world_generate run its network there (the
+ * sampler's O(latent) state updates stay on the host, in the cpu's
+ * numbers; the initial noise is drawn on the DiT's device, the same
+ * Philox numbers as on the cpu). On cuda the residual stream, norms and
+ * AdaLN terms are f32; the GEMMs and the attention run in the weights'
+ * dtype (bf16 products with f32 accumulation, or f32).
+ *
+ * Memory modes on cuda:
+ *  - ORR_DIT_RESIDENT: every weight on the device (the 7B in bf16: 14.5 GB).
+ *  - ORR_DIT_STREAMED: the blocks' matrices stay in pinned host memory and
+ *    are copied to the device one block ahead of use into two block
+ *    buffers, on a copy stream overlapping the previous block's compute;
+ *    the device holds the rest (embedders, final layer, norms) and the
+ *    two buffers. The 7B in bf16 then needs about 1.2 GB of device memory
+ *    for weights, so that a 121x704x1280 run fits within 24 GB (see
+ *    orr_dit_memory_estimate; its 14.3 GB of block weights are pinned). */
+typedef enum orr_dit_memory_mode { ORR_DIT_RESIDENT = 0, ORR_DIT_STREAMED = 1 } orr_dit_memory_mode;
+struct orr_dit; /* orr_dit, declared with the diffusion world model below */
+
+/* Moves dit's weights to `device` with its matrices (the GEMM weights) in
+ * `dtype`: f32 or bf16 on cuda (bf16 is the released models' inference
+ * dtype), f32, bf16 or f16 on the cpu; norm weights, biases and position
+ * tables stay f32. ORR_DIT_STREAMED only on cuda. Works from any placement
+ * (back to the cpu too); the caches of earlier forwards are dropped. On
+ * failure dit is left as it was. */
+orr_status orr_dit_to_device(struct orr_dit *dit, orr_device device, orr_dtype dtype, orr_dit_memory_mode mode);
+/* Where dit's weights are (ORR_CPU for NULL). */
+orr_device orr_dit_device(const struct orr_dit *dit);
+
+/* What a forward of dit needs in memory, in bytes, were its weights placed
+ * as orr_dit_to_device(dit, device, dtype, mode) places them, for a network
+ * input x of x_shape [B, C, T, H, W] (B = 2 for a sampler with guidance:
+ * the conditioned and unconditioned passes run as one batch) and text of
+ * text_len tokens. */
+typedef struct orr_dit_memory {
+    int64_t weights;        /* on `device`: all weights, or when streamed those outside the blocks and
+                             * the two block buffers */
+    int64_t pinned_weights; /* host memory of the streamed blocks (0 when resident) */
+    int64_t activations;    /* the forward's activation buffers (sized per input shape) */
+    int64_t caches;         /* position tables, cross-attention keys and values (kept between calls) */
+    int64_t workspace;      /* library workspace (cuBLASLt) and staging */
+    int64_t total;          /* on `device`: weights + activations + caches + workspace */
+} orr_dit_memory;
+orr_status orr_dit_memory_estimate(const struct orr_dit *dit, orr_device device, orr_dtype dtype,
+                                   orr_dit_memory_mode mode, const int64_t x_shape[5], int64_t text_len,
+                                   orr_dit_memory *out);
+
 /* ------------------------------------------------------------------------ */
 /* Threads                                                                    */
 

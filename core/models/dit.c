@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "attention.h"
+#include "cuda/device.h"
 #include "dit.h"
 #include "elementwise.h"
 #include "linear.h"
@@ -49,7 +50,12 @@ static float sum_sq_f32(const float *x, int64_t n, float c) {
 typedef struct fwd {
     const orr_dit *dit;
     const dit_config *c;
-    int64_t B, T, H, W, tp, hp, wp, N, M, D, heads, dh, L;
+    union { /* the sizes, also as one dit_dims */
+        dit_dims d;
+        struct {
+            int64_t B, T, H, W, tp, hp, wp, N, M, D, heads, dh, L;
+        };
+    };
     float *x, *h, *scratch; /* residual stream, sub-block input, big scratch */
     int64_t attn_stride;    /* floats between the attention buffers in scratch */
     float *extra;           /* [N, D] learnable absolute embedding */
@@ -417,8 +423,8 @@ static void unpatch_rows(void *user, int64_t begin, int64_t end) {
 
 /* ---- validation and planning ------------------------------------------------------- */
 
-static orr_status check_inputs(const orr_dit *dit, const orr_tensor *out, const orr_dit_inputs *in, bool blocks_only,
-                               fwd *f) {
+orr_status orr_dit_check_inputs(const orr_dit *dit, const orr_tensor *out, const orr_dit_inputs *in, bool blocks_only,
+                                dit_dims *f) {
     const dit_config *c = &dit->cfg;
     char a[200], b[200];
     if (!in || !in->x || !in->timesteps || !in->crossattn_emb)
@@ -427,8 +433,12 @@ static orr_status check_inputs(const orr_dit *dit, const orr_tensor *out, const 
                               in->padding_mask, in->condition_mask};
     static const char *names[] = {"out", "x", "timesteps", "crossattn_emb", "fps", "padding_mask", "condition_mask"};
     for (int i = 0; i < 7; i++) {
-        orr_status st = ts[i] ? orr_check_cpu("dit_forward", names[i], ts[i]) : ORR_OK;
+        if (!ts[i]) continue;
+        orr_status st = orr_check_backend("dit_forward", names[i], ts[i]);
         if (st) return st;
+        if (ts[i]->device != dit->device)
+            return orr_error(ORR_ERR_ARGUMENT, "dit_forward: %s is on %s but the DiT's weights are on %s", names[i],
+                             orr_device_name(ts[i]->device), orr_device_name(dit->device));
     }
     const orr_tensor *x = in->x;
     int64_t cx = c->in_channels - c->video_conditioned;
@@ -489,28 +499,53 @@ static orr_status check_inputs(const orr_dit *dit, const orr_tensor *out, const 
     return ORR_OK;
 }
 
-/* Carves every activation out of one arena. */
-static orr_status plan(orr_dit *dit, fwd *f) {
-    const dit_config *c = &dit->cfg;
-    int64_t D = f->D, M = f->M, B = f->B;
+enum { CPU_BUFFERS = 9 };
+
+/* The floats of each activation buffer, in plan()'s order; the attention
+ * buffers' stride in *attn_stride. */
+static void cpu_buffer_sizes(const dit_config *c, const dit_dims *d, int64_t sizes[CPU_BUFFERS], int64_t *attn_stride) {
+    int64_t D = d->D, M = d->M, B = d->B;
     int64_t features = (int64_t)(c->in_channels + c->concat_padding_mask) * c->patch_temporal * c->patch_spatial *
                        c->patch_spatial;
     int64_t out_features = (int64_t)c->patch_spatial * c->patch_spatial * c->patch_temporal * c->out_channels;
-    f->attn_stride = ((M > B * f->L ? M : B * f->L) * D + 15) / 16 * 16;
-    int64_t scratch = 5 * f->attn_stride;
+    *attn_stride = ((M > B * d->L ? M : B * d->L) * D + 15) / 16 * 16;
+    int64_t scratch = 5 * *attn_stride;
     int64_t need[] = {M * (int64_t)c->mlp_hidden, M * features, M * out_features};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (need[i] > scratch) scratch = need[i];
     int64_t rank = c->use_adaln_lora && c->adaln_lora_dim > D ? c->adaln_lora_dim : D;
-    float **bufs[] = {&f->x, &f->h, &f->scratch, &f->t_sin, &f->emb, &f->emb_silu, &f->lora, &f->mod, &f->mod_hidden};
-    int64_t sizes[] = {M * D, M * D, scratch, B * D, B * D, B * D, c->use_adaln_lora ? B * 3 * D : 0, B * 3 * D, B * rank};
-    size_t n_bufs = sizeof sizes / sizeof sizes[0], total = 0;
-    for (size_t i = 0; i < n_bufs; i++) total += ((size_t)sizes[i] * sizeof(float) + 63) / 64 * 64;
+    int64_t s[CPU_BUFFERS] = {M * D, M * D, scratch, B * D, B * D, B * D, c->use_adaln_lora ? B * 3 * D : 0, B * 3 * D,
+                              B * rank};
+    memcpy(sizes, s, sizeof s);
+}
+
+size_t orr_dit_cpu_activation_bytes(const dit_config *c, const dit_dims *d) {
+    int64_t sizes[CPU_BUFFERS], stride;
+    cpu_buffer_sizes(c, d, sizes, &stride);
+    size_t total = 0;
+    for (int i = 0; i < CPU_BUFFERS; i++) total += ((size_t)sizes[i] * sizeof(float) + 63) / 64 * 64;
+    return total;
+}
+
+int64_t orr_dit_kv_floats(const dit_config *c, const dit_dims *d) {
+    int64_t per_block = 0;
+    for (int j = 0; j < c->n_subblocks; j++) per_block += c->subblocks[j] == DIT_CROSS_ATTN;
+    return c->num_blocks * per_block * 2 * d->B * d->L * (int64_t)c->model_channels;
+}
+
+/* Carves every activation out of one arena. */
+static orr_status plan(orr_dit *dit, fwd *f) {
+    const dit_config *c = &dit->cfg;
+    int64_t sizes[CPU_BUFFERS];
+    cpu_buffer_sizes(c, &f->d, sizes, &f->attn_stride);
+    float **bufs[CPU_BUFFERS] = {&f->x,   &f->h,        &f->scratch, &f->t_sin,     &f->emb,
+                                 &f->emb_silu, &f->lora, &f->mod,     &f->mod_hidden};
+    size_t n_bufs = CPU_BUFFERS, total = orr_dit_cpu_activation_bytes(c, &f->d);
     if (!dit->arena || orr_arena_capacity(dit->arena) < total) {
         orr_arena_free(dit->arena);
         dit->arena = NULL;
         orr_status st = orr_arena_create(ORR_CPU, total, &dit->arena);
-        if (st) return orr_error_context(st, "dit_forward: activations for %lld tokens: ", (long long)M);
+        if (st) return orr_error_context(st, "dit_forward: activations for %lld tokens: ", (long long)f->M);
     }
     orr_arena_reset(dit->arena);
     for (size_t i = 0; i < n_bufs; i++) {
@@ -678,8 +713,11 @@ orr_status orr_dit_forward_hooked(orr_dit *dit, orr_tensor *out, const orr_dit_i
     if (!dit) return orr_error(ORR_ERR_ARGUMENT, "dit_forward: dit is NULL");
     bool blocks_only = hooks && hooks->blocks_only;
     fwd f = {.dit = dit, .c = &dit->cfg, .trace = trace};
-    orr_status st = check_inputs(dit, out, in, blocks_only, &f);
+    orr_status st = orr_dit_check_inputs(dit, out, in, blocks_only, &f.d);
     if (st) return st;
+#ifdef ORR_HAVE_CUDA
+    if (dit->device == ORR_CUDA) return orr_dit_forward_cuda(dit, out, in, trace, hooks, &f.d);
+#endif
     if ((st = plan(dit, &f))) return st;
     staged s;
     float *o = NULL;

@@ -39,6 +39,11 @@ typedef struct dit_config {
     bool no_final_layer;       /* a control branch (transfer*.c): its decode head is never run or loaded */
 } dit_config;
 
+/* The released Cosmos-Predict1-7B-Text2World network's constructor
+ * arguments (FADITV2Config: width 4096, 28 blocks of 32 heads, AdaLN-LoRA
+ * 256, tables for 128 x 240 x 240 latents). */
+extern const char orr_dit_config_7b_text2world[];
+
 /* Parses and validates a config JSON object for `network`. */
 orr_status orr_dit_config_parse(dit_config *cfg, const char *network, const char *json);
 
@@ -96,12 +101,33 @@ struct orr_dit {
         float *data, *ctx;
         size_t bytes;
     } kv;
+    /* where the weights are (orr_dit_to_device): the big matrices in
+     * `dtype` on `device`, or with ORR_DIT_STREAMED the blocks' in pinned
+     * host memory; the norm weights, biases and position tables stay f32 */
+    orr_device device;
+    orr_dtype dtype;
+    orr_dit_memory_mode mode;
+    struct dit_stream *stream; /* ORR_DIT_STREAMED: the pinned blocks (dit_stream.c) */
+    struct dit_cuda *cuda;     /* the device forward's buffers and caches (dit_cuda.c) */
 };
+
+/* The sizes of one forward, from its inputs. */
+typedef struct dit_dims {
+    int64_t B, T, H, W, tp, hp, wp, N, M, D, heads, dh, L;
+} dit_dims;
+/* Validates a forward's inputs (all on the DiT's device) and output. */
+orr_status orr_dit_check_inputs(const orr_dit *dit, const orr_tensor *out, const orr_dit_inputs *in, bool blocks_only,
+                                dit_dims *d);
+/* Bytes of the cpu forward's activation arena. */
+size_t orr_dit_cpu_activation_bytes(const dit_config *c, const dit_dims *d);
+/* Floats of the cross-attention key/value cache for d's batch and text. */
+int64_t orr_dit_kv_floats(const dit_config *c, const dit_dims *d);
 
 /* A forward with hooks, for networks built around the DiT (the Transfer1
  * control branches and their base, transfer*.c). after_block (may be NULL)
  * runs after block i with the residual stream x [B, N, D] (token-major, N
- * in (t h w) order), after the block's trace, and may change it.
+ * in (t h w) order; f32 on the DiT's device, queued work pending on cuda),
+ * after the block's trace, and may change it.
  * blocks_only stops after the blocks: no final layer, and `out` is unused
  * (may be NULL). */
 typedef struct dit_hooks {
@@ -111,6 +137,68 @@ typedef struct dit_hooks {
 } dit_hooks;
 orr_status orr_dit_forward_hooked(orr_dit *dit, orr_tensor *out, const orr_dit_inputs *in, orr_tensor_list *trace,
                                   const dit_hooks *hooks);
+
+/* ---- the device forward (dit_cuda.c, dit_stream.c; ORR_HAVE_CUDA) ----------- */
+
+/* A sub-block's matrices (the GEMM weights), in a fixed order; NULL slots
+ * where its kind has none. */
+enum { DIT_BLOCK_MATRICES = 8 };
+void orr_dit_block_matrices(dit_subblock *s, orr_tensor **slots[DIT_BLOCK_MATRICES]);
+
+/* The device forward's activation buffers, carved from one arena in this
+ * order: the f32 residual stream x [M, D]; h [M, D] (the sub-block input,
+ * then its output); scratch (the projections and attention heads, 5
+ * buffers of `attn` elements, or the MLP's hidden layer, or the patches,
+ * or the f32 final projection); the text in the matrices' dtype; the
+ * timestep and AdaLN vectors; the NaN counters. "dt" buffers hold the
+ * matrices' dtype (the GEMMs' inputs), the others f32. */
+enum dit_cuda_buffer {
+    DCB_X, DCB_H, DCB_SCRATCH, DCB_CTX, DCB_T_SIN, DCB_T_SIN_DT, DCB_EMB, DCB_EMB_SILU_DT, DCB_LORA, DCB_MOD,
+    DCB_HIDDEN, DCB_HIDDEN_DT, DCB_COUNTS, DIT_CUDA_BUFFERS
+};
+/* Each buffer's bytes (a multiple of 256), and the elements between the
+ * attention buffers in scratch. */
+void orr_dit_cuda_buffers(const dit_config *c, const dit_dims *d, orr_dtype dtype, size_t bytes[DIT_CUDA_BUFFERS],
+                          int64_t *attn);
+/* The sum of those, and the caches kept between calls (RoPE tables,
+ * cross-attention keys and values with the text they came from). */
+size_t orr_dit_cuda_activation_bytes(const dit_config *c, const dit_dims *d, orr_dtype dtype);
+size_t orr_dit_cuda_cache_bytes(const dit_config *c, const dit_dims *d, orr_dtype dtype);
+/* orr_dit_memory_estimate from a config alone (no weights needed). */
+orr_status orr_dit_memory_estimate_config(const dit_config *c, orr_device device, orr_dtype dtype,
+                                          orr_dit_memory_mode mode, const int64_t x_shape[5], int64_t text_len,
+                                          orr_dit_memory *out);
+#ifdef ORR_HAVE_CUDA
+/* orr_dit_forward_hooked for a DiT on cuda, its inputs checked into d; the
+ * hooks' x is a device pointer. */
+orr_status orr_dit_forward_cuda(orr_dit *dit, orr_tensor *out, const orr_dit_inputs *in, orr_tensor_list *trace,
+                                const dit_hooks *hooks, const dit_dims *d);
+/* Frees the device buffers and caches of dit->cuda. */
+void orr_dit_cuda_release(orr_dit *dit);
+
+/* ORR_DIT_STREAMED: the blocks' matrices in one pinned host buffer (the
+ * block tensors are views of it), copied block by block into two device
+ * buffers on a copy stream while the previous block computes. */
+typedef struct dit_stream dit_stream;
+/* Pinned memory and device buffers for the blocks' matrices of `dit` in
+ * `dtype`, and *views [num_blocks * ORR_DIT_MAX_SUBBLOCKS * DIT_BLOCK_MATRICES]
+ * of it in the order of orr_dit_block_matrices (NULL where a sub-block has
+ * no such matrix): the caller fills them. */
+orr_status orr_dit_stream_create(const orr_dit *dit, orr_dtype dtype, dit_stream **out, orr_tensor **views);
+void orr_dit_stream_free(dit_stream *s);
+/* Bytes of one block's weights as staged (aligned), and of all blocks. */
+size_t orr_dit_stream_block_bytes(const dit_stream *s);
+/* Queues the copy of block i's weights into its buffer (i % 2), after the
+ * work that last used that buffer. */
+orr_status orr_dit_stream_prefetch(dit_stream *s, int block);
+/* Makes the compute stream wait for block i's copy; *base receives the
+ * device address of block i's weights, and t's device copy is at
+ * orr_dit_stream_ptr(s, block, base, t). */
+orr_status orr_dit_stream_acquire(dit_stream *s, int block, char **base);
+const void *orr_dit_stream_ptr(const dit_stream *s, int block, char *base, const orr_tensor *t);
+/* Marks block i's buffer free again once the work queued so far is done. */
+orr_status orr_dit_stream_release(dit_stream *s, int block);
+#endif
 
 /* Weight lookup (load) or random creation share one walk over the keys. */
 typedef orr_status (*dit_weight_fn)(void *ctx, const char *name, int ndim, const int64_t *shape, bool is_norm,
@@ -122,6 +210,11 @@ struct orr_weights;
 orr_status orr_dit_load_weights(orr_dit **out, const dit_config *cfg, const struct orr_weights *weights);
 /* orr_dit_create_random from an already parsed config, drawing from rng. */
 orr_status orr_dit_create_random_config(orr_dit **out, const dit_config *cfg, orr_rng *rng);
+/* The same numbers drawn on `device` with the matrices rounded to `dtype`
+ * (a placement orr_dit_to_device accepts): the 7B bench's weights without
+ * a host copy. */
+orr_status orr_dit_create_random_on(orr_dit **out, const dit_config *cfg, orr_rng *rng, orr_device device,
+                                    orr_dtype dtype);
 
 /* ---- `orrery verify` ------------------------------------------------------- */
 
@@ -173,6 +266,10 @@ typedef struct orr_denoiser {
     orr_tensor *augmented;   /* (gt + augment_sigma * noise) * c_in(augment_sigma) */
     orr_tensor *gt;          /* contiguous f32 copy of the condition latent */
     orr_tensor *indicator;   /* [T]: 1 on conditioning frames */
+    /* with the DiT on cuda, the network's inputs and output there (each
+     * call uploads net_x and net_t and brings net_out back; the state and
+     * its updates stay on the host) */
+    orr_tensor *dev_x, *dev_t, *dev_out, *dev_text, *dev_fps, *dev_padding, *dev_cond_mask;
 } orr_denoiser;
 
 orr_status orr_denoiser_init(orr_denoiser *d, orr_dit *dit, const orr_diffusion_cond *cond, const int64_t shape[5],
@@ -188,7 +285,8 @@ orr_status orr_denoise(orr_denoiser *d, float *x0, float *x_eff, const float *x,
  * the state x, which it overwrites with the sample. */
 orr_status orr_sampler_run(orr_denoiser *d, float *x, const double *sigmas, const orr_sampler_params *p);
 
-/* The initial state of a run whose shape is like's: see orr_sampler_params. */
+/* The initial state of a run whose shape is like's: see orr_sampler_params.
+ * The noise is drawn on like's device (the same numbers anywhere). */
 orr_status orr_sampler_initial_state(float *x, const orr_tensor *like, const orr_sampler_params *p, double sigma0,
                                      orr_rng *rng);
 /* One RES "2ab" step in float64 from sigma s to t; x0_prev (the estimate at

@@ -12,6 +12,16 @@
 #include "dit.h"
 #include "json.h"
 
+const char orr_dit_config_7b_text2world[] =
+    "{\"max_img_h\": 240, \"max_img_w\": 240, \"max_frames\": 128, \"in_channels\": 16, \"out_channels\": 16,"
+    " \"patch_spatial\": 2, \"patch_temporal\": 1, \"concat_padding_mask\": true, \"block_config\": \"FA-CA-MLP\","
+    " \"model_channels\": 4096, \"num_blocks\": 28, \"num_heads\": 32, \"mlp_ratio\": 4.0,"
+    " \"block_x_format\": \"THWBD\", \"crossattn_emb_channels\": 1024, \"use_cross_attn_mask\": false,"
+    " \"pos_emb_cls\": \"rope3d\", \"pos_emb_learnable\": false, \"pos_emb_interpolation\": \"crop\","
+    " \"affline_emb_norm\": true, \"use_adaln_lora\": true, \"adaln_lora_dim\": 256,"
+    " \"rope_h_extrapolation_ratio\": 1.0, \"rope_w_extrapolation_ratio\": 1.0, \"rope_t_extrapolation_ratio\": 2.0,"
+    " \"extra_per_block_abs_pos_emb\": true, \"extra_per_block_abs_pos_emb_type\": \"learnable\"}";
+
 typedef struct reader {
     const orr_json_value *obj;
     const char *network;

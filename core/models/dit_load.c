@@ -102,6 +102,10 @@ void orr_dit_free(orr_dit *dit) {
     orr_arena_free(dit->arena);
     if (dit->pos.data) orr_mem_free(ORR_CPU, dit->pos.data, dit->pos.bytes);
     if (dit->kv.data) orr_mem_free(ORR_CPU, dit->kv.data, dit->kv.bytes);
+#ifdef ORR_HAVE_CUDA
+    orr_dit_stream_free(dit->stream); /* after the block tensors, views of it */
+    orr_dit_cuda_release(dit);
+#endif
     free(dit);
 }
 
@@ -211,15 +215,28 @@ orr_status orr_dit_load(orr_dit **out, const char *network, const char *config_j
     return st ? st : orr_dit_load_config(out, &cfg, weights);
 }
 
-static orr_status random_weight(void *ctx, const char *name, int ndim, const int64_t *shape, bool is_norm,
+typedef struct random_ctx {
+    orr_rng *rng;
+    orr_device device;
+    orr_dtype dtype; /* of the matrices (2-D weights other than the position tables) */
+} random_ctx;
+
+/* N(0, 0.02) weights (norm weights 1) drawn where they will live: the same
+ * Philox numbers on any device, then rounded to the matrices' dtype. */
+static orr_status random_weight(void *user, const char *name, int ndim, const int64_t *shape, bool is_norm,
                                 orr_tensor **out) {
-    orr_status st = orr_tensor_empty(out, ORR_F32, ndim, shape);
-    if (st) return st;
-    st = is_norm ? orr_fill(*out, 1.0) : orr_rng_normal(ctx, *out, 0.0f, 0.02f);
-    if (st) {
-        orr_tensor_free(*out);
-        *out = NULL;
+    random_ctx *r = user;
+    orr_tensor *f32 = NULL;
+    orr_status st = orr_tensor_empty_on(r->device, &f32, ORR_F32, ndim, shape);
+    if (!st) st = is_norm ? orr_fill(f32, 1.0) : orr_rng_normal(r->rng, f32, 0.0f, 0.02f);
+    bool matrix = ndim == 2 && strncmp(name, "extra_pos_embedder.", 19) != 0;
+    if (!st && matrix && r->dtype != ORR_F32) {
+        st = orr_tensor_clone(out, f32, r->dtype);
+        orr_tensor_free(f32);
+        return st;
     }
+    if (st) orr_tensor_free(f32);
+    else *out = f32;
     return st;
 }
 
@@ -231,13 +248,21 @@ orr_status orr_dit_create_random(orr_dit **out, const char *network, const char 
     if (st) return st;
     orr_rng rng;
     orr_rng_init(&rng, seed);
-    return build(out, &cfg, random_weight, &rng);
+    return orr_dit_create_random_config(out, &cfg, &rng);
 }
 
 orr_status orr_dit_create_random_config(orr_dit **out, const dit_config *cfg, orr_rng *rng) {
+    return orr_dit_create_random_on(out, cfg, rng, ORR_CPU, ORR_F32);
+}
+
+orr_status orr_dit_create_random_on(orr_dit **out, const dit_config *cfg, orr_rng *rng, orr_device device,
+                                    orr_dtype dtype) {
     if (!out) return orr_error(ORR_ERR_ARGUMENT, "dit: out is NULL");
     *out = NULL;
-    return build(out, cfg, random_weight, rng);
+    random_ctx r = {rng, device, dtype};
+    orr_status st = build(out, cfg, random_weight, &r);
+    if (!st) (*out)->device = device, (*out)->dtype = dtype, (*out)->mode = ORR_DIT_RESIDENT;
+    return st;
 }
 
 orr_status orr_dit_get_info(const orr_dit *dit, orr_dit_info *out) {

@@ -140,11 +140,15 @@ orr_status orr_world_generate(orr_dit *dit, orr_tokenizer *tok, orr_tensor *vide
         if (st) orr_error_context(st, "world: encoding the input frames: ");
     }
     double t1 = now_seconds();
-    if (!st) st = orr_tensor_empty(&latent, ORR_F32, 5, latent_shape);
+    /* sampled where the DiT is (its noise drawn there), decoded on the host */
+    orr_tensor *host_latent = NULL;
+    if (!st) st = orr_tensor_empty_on(dit->device, &latent, ORR_F32, 5, latent_shape);
     if (!st) st = orr_dit_sample(dit, latent, &cond, &p->sampler);
+    if (!st) st = orr_tensor_to(&host_latent, latent, ORR_CPU);
     double t2 = now_seconds();
     if (!st) st = orr_tensor_empty(&z, ORR_F32, 5, latent_shape);
-    if (!st) st = normalize(z, latent, p, true);
+    if (!st) st = normalize(z, host_latent, p, true);
+    orr_tensor_free(host_latent);
     if (!st) st = orr_tensor_empty(&pixels, ORR_F32, 5, pixel_shape);
     if (!st && (st = orr_tokenizer_decode(tok, pixels, z))) orr_error_context(st, "world: decoding: ");
     if (!st) st = to_video(video, pixels);

@@ -284,6 +284,10 @@ static orr_status run_branches(ctrl_run *r, const orr_transfer_inputs *in, const
 orr_status orr_transfer_forward(orr_transfer *tr, orr_tensor *out, const orr_transfer_inputs *in,
                                 struct orr_tensor_list *trace) {
     if (!tr) return orr_error(ORR_ERR_ARGUMENT, "transfer_forward: tr is NULL");
+    if (tr->base->device != ORR_CPU)
+        return orr_error(ORR_ERR_UNSUPPORTED, "transfer_forward: the base DiT is on %s; Transfer1's control branches "
+                                              "run on the cpu only (move it back with orr_dit_to_device)",
+                         orr_device_name(tr->base->device));
     ctrl_run r = {.tr = tr, .trace = trace};
     orr_status st = check_inputs(tr, in);
     if (st) return st;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../models/dit.h"
+#include "cuda/device.h"
 #include "elementwise.h"
 
 edm_scalings orr_edm_scalings(double sigma, double sigma_data) {
@@ -39,8 +40,9 @@ static int64_t state_numel(const orr_denoiser *d) {
 }
 
 void orr_denoiser_free(orr_denoiser *d) {
-    orr_tensor *ts[] = {d->net_x, d->net_t, d->net_out, d->text, d->fps, d->padding, d->cond_mask, d->augmented,
-                        d->gt, d->indicator};
+    orr_tensor *ts[] = {d->net_x,     d->net_t,     d->net_out, d->text,      d->fps,      d->padding,
+                        d->cond_mask, d->augmented, d->gt,      d->indicator, d->dev_x,    d->dev_t,
+                        d->dev_out,   d->dev_text,  d->dev_fps, d->dev_padding, d->dev_cond_mask};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) orr_tensor_free(ts[i]);
     memset(d, 0, sizeof *d);
 }
@@ -60,7 +62,7 @@ static orr_status stack_pair(orr_tensor *dst, const orr_tensor *a, const orr_ten
 
 static orr_status check_like(const char *arg, const orr_tensor *t, int ndim, const int64_t *shape) {
     char a[200], b[200];
-    if (orr_check_cpu("sampler", arg, t)) return orr_error(ORR_ERR_ARGUMENT, "%s", orr_last_error());
+    if (orr_check_backend("sampler", arg, t)) return orr_error(ORR_ERR_ARGUMENT, "%s", orr_last_error());
     if (t->ndim != ndim || memcmp(t->shape, shape, (size_t)ndim * sizeof *shape))
         return orr_error(ORR_ERR_SHAPE, "sampler: %s is %s, expected %s", arg, orr_tensor_describe(t, a, sizeof a),
                          orr_shape_str(ndim, shape, b, sizeof b));
@@ -73,7 +75,7 @@ static orr_status init_text(orr_denoiser *d, const orr_diffusion_cond *c) {
     int64_t B = d->shape[0];
     const orr_tensor *t = c->text;
     if (!t) return orr_error(ORR_ERR_ARGUMENT, "sampler: cond->text is NULL");
-    if (orr_check_cpu("sampler", "text", t)) return orr_error(ORR_ERR_ARGUMENT, "%s", orr_last_error());
+    if (orr_check_backend("sampler", "text", t)) return orr_error(ORR_ERR_ARGUMENT, "%s", orr_last_error());
     if (t->ndim != 3 || t->shape[0] != B || t->shape[1] < 1 || t->shape[2] != cfg->crossattn_channels)
         return orr_error(ORR_ERR_SHAPE, "sampler: text embedding is %s, expected [%lld,L,%d]",
                          orr_tensor_describe(t, a, sizeof a), (long long)B, cfg->crossattn_channels);
@@ -107,7 +109,9 @@ static orr_status init_video(orr_denoiser *d, const orr_diffusion_cond *c, orr_r
         return orr_error(ORR_ERR_ARGUMENT, "sampler: augment_sigma %g must be >= 0", c->augment_sigma);
     orr_status st = check_like("condition_latent", c->condition_latent, 5, d->shape);
     if (!st && c->augment_noise) st = check_like("augment_noise", c->augment_noise, 5, d->shape);
-    if (!st) st = orr_tensor_clone(&d->gt, c->condition_latent, ORR_F32);
+    /* on the host wherever the condition is: the state's updates read it there */
+    if (!st) st = orr_tensor_empty(&d->gt, ORR_F32, 5, d->shape);
+    if (!st) st = orr_copy(d->gt, c->condition_latent);
     if (!st) st = orr_tensor_empty(&d->augmented, ORR_F32, 5, d->shape);
     if (st) return st;
     if (c->augment_noise)
@@ -136,6 +140,20 @@ static orr_status init_video(orr_denoiser *d, const orr_diffusion_cond *c, orr_r
             for (int64_t i = 0; i < frame; i++) mask[(b * T + t) * frame + i] = 1.0f;
     }
     return ORR_OK;
+}
+
+/* The network's inputs and output on the DiT's device; the constant ones
+ * (text, fps, masks) go over once. */
+static orr_status init_device(orr_denoiser *d, orr_device device) {
+    orr_tensor *host[] = {d->text, d->fps, d->padding, d->cond_mask};
+    orr_tensor **dev[] = {&d->dev_text, &d->dev_fps, &d->dev_padding, &d->dev_cond_mask};
+    orr_status st = ORR_OK;
+    for (int i = 0; i < 4 && !st; i++)
+        if (host[i]) st = orr_tensor_to(dev[i], host[i], device);
+    if (!st) st = orr_tensor_empty_on(device, &d->dev_x, ORR_F32, 5, d->net_x->shape);
+    if (!st) st = orr_tensor_empty_on(device, &d->dev_out, ORR_F32, 5, d->net_out->shape);
+    if (!st) st = orr_tensor_empty_on(device, &d->dev_t, ORR_F32, 1, d->net_t->shape);
+    return st ? orr_error_context(st, "sampler: the network's inputs on %s: ", orr_device_name(device)) : ORR_OK;
 }
 
 orr_status orr_denoiser_init(orr_denoiser *d, orr_dit *dit, const orr_diffusion_cond *cond, const int64_t shape[5],
@@ -176,23 +194,43 @@ orr_status orr_denoiser_init(orr_denoiser *d, orr_dit *dit, const orr_diffusion_
         if (!st) st = stack_pair(d->padding, pm, pm);
     }
     if (!st && d->video) st = init_video(d, cond, rng);
+    if (!st && dit->device != ORR_CPU) st = init_device(d, dit->device);
     if (st) orr_denoiser_free(d);
+    return st;
+}
+
+/* dst[:batch] = src[:batch] (across devices) */
+static orr_status copy_head(orr_tensor *dst, orr_tensor *src, int64_t batch) {
+    orr_tensor *a = NULL, *b = NULL;
+    orr_status st = orr_tensor_narrow(&a, dst, 0, 0, batch);
+    if (!st) st = orr_tensor_narrow(&b, src, 0, 0, batch);
+    if (!st) st = orr_copy(a, b);
+    orr_tensor_free(a);
+    orr_tensor_free(b);
     return st;
 }
 
 /* One network call on the first `batch` items of the stacked inputs. */
 static orr_status run_net(orr_denoiser *d, int64_t batch) {
+    bool device = d->dev_x != NULL;
     orr_tensor *v[6] = {NULL};
     orr_tensor *src[6] = {d->net_x, d->net_t, d->text, d->fps, d->padding, d->cond_mask};
+    orr_tensor *on_device[6] = {d->dev_x, d->dev_t, d->dev_text, d->dev_fps, d->dev_padding, d->dev_cond_mask};
+    orr_tensor *net_out = device ? d->dev_out : d->net_out;
     orr_status st = ORR_OK;
+    if (device) {
+        st = copy_head(d->dev_x, d->net_x, batch);
+        if (!st) st = copy_head(d->dev_t, d->net_t, batch);
+    }
     for (int i = 0; i < 6 && !st; i++)
-        if (src[i]) st = orr_tensor_narrow(&v[i], src[i], 0, 0, batch);
+        if (src[i]) st = orr_tensor_narrow(&v[i], device ? on_device[i] : src[i], 0, 0, batch);
     orr_tensor *out = NULL;
-    if (!st) st = orr_tensor_narrow(&out, d->net_out, 0, 0, batch);
+    if (!st) st = orr_tensor_narrow(&out, net_out, 0, 0, batch);
     if (!st) {
         orr_dit_inputs in = {v[0], v[1], v[2], v[3], v[4], v[5]};
         st = orr_dit_forward(d->dit, out, &in, NULL);
     }
+    if (!st && device) st = copy_head(d->net_out, d->dev_out, batch);
     orr_tensor_free(out);
     for (int i = 0; i < 6; i++) orr_tensor_free(v[i]);
     return st;

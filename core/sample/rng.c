@@ -1,9 +1,15 @@
 /* rng.c — Philox 4x32-10 (Salmon et al., "Parallel random numbers: as easy
  * as 1, 2, 3", SC'11). Counter based, so element i of a fill depends only on
- * (seed, offset, i): the same noise on any backend and any thread count. */
+ * (seed, offset, i): the same noise on any backend and any thread count.
+ * Fills of cuda tensors run there (kernels/cuda/rng.cu). */
 #include <math.h>
 
+#include "cuda/device.h"
 #include "internal.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/rng.h"
+#endif
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
@@ -76,11 +82,24 @@ static void fill_blocks(void *user, int64_t begin, int64_t end) {
 
 static orr_status fill(orr_rng *rng, orr_tensor *t, bool normal, float mean, float std) {
     orr_status st;
+    orr_device device;
     if (!rng) return orr_error(ORR_ERR_ARGUMENT, "rng: generator is NULL");
-    if ((st = orr_check_cpu("rng", "tensor", t))) return st;
+    if ((st = orr_op_device("rng", "tensor", t, &device))) return st;
     orr_tensor *tmp;
     float *data;
     if ((st = orr_output_f32_begin(t, &tmp, &data))) return st;
+#ifdef ORR_HAVE_CUDA
+    if (device == ORR_CUDA) {
+        int64_t n = orr_tensor_numel(t);
+        st = normal ? orr_cuda_rng_normal(rng, data, n, mean, std, orr_cuda_stream())
+                    : orr_cuda_rng_uniform(rng, data, n, orr_cuda_stream());
+        if (st) {
+            orr_tensor_free(tmp);
+            return st;
+        }
+        return orr_output_f32_end(t, tmp);
+    }
+#endif
     fill_job job = {rng, data, orr_tensor_numel(t), normal, mean, std};
     int64_t blocks = (job.n + 3) / 4;
     orr_parallel_for(blocks, fill_blocks, &job);

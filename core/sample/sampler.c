@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../models/dit.h"
+#include "cuda/device.h"
 #include "elementwise.h"
 
 void orr_diffusion_cond_init(orr_diffusion_cond *c) {
@@ -287,15 +288,31 @@ orr_status orr_sampler_initial_state(float *x, const orr_tensor *out, const orr_
             return orr_error(ORR_ERR_SHAPE, "sampler: %s is %s but out is %s", names[i],
                              orr_tensor_describe(given[i], a, sizeof a), orr_tensor_describe(out, b, sizeof b));
     if ((st = orr_tensor_wrap(&noise, x, ORR_F32, out->ndim, out->shape, NULL, NULL))) return st;
-    st = p->init_noise ? orr_copy(noise, p->init_noise) : orr_rng_normal(rng, noise, 0.0f, 1.0f);
+    if (p->init_noise) {
+        st = orr_copy(noise, p->init_noise);
+    } else if (out->device != ORR_CPU) {
+        orr_tensor *drawn = NULL;
+        st = orr_tensor_empty_on(out->device, &drawn, ORR_F32, out->ndim, out->shape);
+        if (!st) st = orr_rng_normal(rng, drawn, 0.0f, 1.0f);
+        if (!st) st = orr_copy(noise, drawn);
+        orr_tensor_free(drawn);
+    } else {
+        st = orr_rng_normal(rng, noise, 0.0f, 1.0f);
+    }
     orr_tensor_free(noise);
     if (st) return st;
     if (p->init_latent) {
-        orr_tensor *lat;
+        orr_tensor *host = NULL, *lat = NULL;
         const float *l;
-        if ((st = orr_input_f32(p->init_latent, &lat, &l))) return st;
+        /* the state is on the host: a device latent comes over first */
+        if ((st = orr_tensor_to(&host, p->init_latent, ORR_CPU))) return st;
+        if ((st = orr_input_f32(host, &lat, &l))) {
+            orr_tensor_free(host);
+            return st;
+        }
         for (int64_t i = 0; i < n; i++) x[i] = l[i] + x[i] * (float)sigma0;
         orr_tensor_free(lat);
+        orr_tensor_free(host);
     } else {
         float scale = (float)(p->kind == ORR_SAMPLER_EULER ? sqrt(sigma0 * sigma0 + 1.0) : sigma0);
         for (int64_t i = 0; i < n; i++) x[i] *= scale;
@@ -306,7 +323,7 @@ orr_status orr_sampler_initial_state(float *x, const orr_tensor *out, const orr_
 orr_status orr_dit_sample(orr_dit *dit, orr_tensor *out, const orr_diffusion_cond *cond, const orr_sampler_params *p) {
     char a[200];
     if (!dit || !out || !cond || !p) return orr_error(ORR_ERR_ARGUMENT, "dit_sample: NULL argument");
-    orr_status st = orr_check_cpu("dit_sample", "out", out);
+    orr_status st = orr_check_backend("dit_sample", "out", out);
     if (st) return st;
     if (out->ndim != 5) return orr_error(ORR_ERR_SHAPE, "dit_sample: out is %s, expected [B,C,T,H,W]", orr_tensor_describe(out, a, sizeof a));
     if (p->steps < 1 || p->steps > 100000) return orr_error(ORR_ERR_ARGUMENT, "dit_sample: steps %d out of range", p->steps);
