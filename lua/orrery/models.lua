@@ -268,6 +268,51 @@ function DiT:__tostring()
     i.num_blocks, i.model_channels, i.num_heads, i.crossattn_channels, params, self.source)
 end
 
+local devices = { cpu = C.ORR_CPU, cuda = C.ORR_CUDA }
+local memory_modes = { resident = C.ORR_DIT_RESIDENT, streamed = C.ORR_DIT_STREAMED }
+
+local function placement(fn, device, opts, level)
+  local d = devices[device or "cpu"]
+  if d == nil then error(("%s: device must be \"cpu\" or \"cuda\", got %s"):format(fn, core.describe_value(device)), level + 1) end
+  opts = opts or {}
+  local mode = memory_modes[opts.memory or "resident"]
+  if mode == nil then
+    error(("%s: memory must be \"resident\" or \"streamed\", got %s"):format(fn, core.describe_value(opts.memory)), level + 1)
+  end
+  return d, tensor.dtype_of(opts.dtype or "f32", level + 1), mode
+end
+
+-- Moves the weights: dit:to("cuda", {dtype = "bf16", memory = "streamed"})
+-- (streamed: the blocks stay in pinned host memory and are copied one
+-- block ahead of use, for GPUs too small for the model). Returns dit.
+function DiT:to(device, opts)
+  local d, dtype, mode = placement("to", device, opts, 2)
+  check(C.orr_dit_to_device(dit_handle(self), d, dtype, mode), 2)
+  return self
+end
+
+-- "cpu" or "cuda": where the weights are.
+function DiT:device() return C.orr_dit_device(dit_handle(self)) == C.ORR_CUDA and "cuda" or "cpu" end
+
+-- What a forward needs in memory (bytes: weights, pinned_weights,
+-- activations, caches, workspace, total) for a network input of
+-- x_shape {B, C, T, H, W} (B = 2 with guidance) and text_len tokens, were
+-- the weights placed as dit:to(device, opts) places them.
+function DiT:memory_estimate(x_shape, text_len, device, opts)
+  local d, dtype, mode = placement("memory_estimate", device, opts, 2)
+  if type(x_shape) ~= "table" or #x_shape ~= 5 then
+    core.arg_error("memory_estimate", "x_shape", "{B, C, T, H, W}", core.describe_value(x_shape))
+  end
+  local m = ffi.new("orr_dit_memory")
+  check(C.orr_dit_memory_estimate(dit_handle(self), d, dtype, mode, ffi.new("int64_t[5]", x_shape), text_len or 512,
+    m), 2)
+  local out = {}
+  for _, k in ipairs { "weights", "pinned_weights", "activations", "caches", "workspace", "total" } do
+    out[k] = tonumber(m[k])
+  end
+  return out
+end
+
 -- The weights as tensors by name (zero-copy views of the file), for a DiT
 -- loaded from a file.
 function DiT:weights()

@@ -48,6 +48,28 @@ T.case("DiT", function()
   T.fails(function() orrery.load_dit("/nonexistent.safetensors") end, "/nonexistent.safetensors", "missing file")
 end)
 
+T.case("DiT placement and memory estimate", function()
+  local dit = orrery.random_dit(model.dit_network, model.dit_config, 3)
+  local inputs = { x = orrery.randn({ 1, 16, 2, 4, 4 }, 1), timesteps = orrery.tensor { 0.5 },
+    text = orrery.randn({ 1, 4, 16 }, 2), fps = orrery.tensor { 24 } }
+  local f32 = dit:forward(inputs)
+  local e = dit:memory_estimate({ 2, 16, 2, 4, 4 }, 4)
+  T.ok(e.weights > 0 and e.activations > 0, "weights and activations counted")
+  T.eq(e.total, e.weights + e.activations + e.caches + e.workspace, "the total adds up")
+  T.eq(e.pinned_weights, 0, "resident: nothing pinned")
+  local half = dit:memory_estimate({ 2, 16, 2, 4, 4 }, 4, "cpu", { dtype = "bf16" })
+  T.ok(half.weights < e.weights, "bf16 matrices take less")
+  T.eq(dit:to("cpu", { dtype = "bf16" }):device(), "cpu", "converted in place")
+  local bf16 = dit:forward(inputs)
+  T.near((bf16 - f32):abs():max(), 0, 0.05 * f32:abs():max(), "bf16 weights: close to f32")
+  T.fails(function() dit:to("gpu") end, 'device must be "cpu" or "cuda"', "unknown device")
+  T.fails(function() dit:to("cpu", { memory = "swapped" }) end, 'memory must be "resident" or "streamed"', "unknown mode")
+  T.fails(function() dit:memory_estimate({ 1, 16 }) end, "x_shape", "short shape")
+  if not orrery.cuda_available() then
+    T.fails(function() dit:to("cuda") end, "cuda", "no device here")
+  end
+end)
+
 T.case("configs as Lua tables", function()
   T.eq(models.json_config({ a = 1, b = { 2, 3 }, c = "x", d = true }), '{"a": 1, "b": [2, 3], "c": "x", "d": true}',
     "JSON from a table")
