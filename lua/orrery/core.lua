@@ -37,6 +37,33 @@ function M.describe_value(v)
   return type(v) == "number" and tostring(v) or type(v)
 end
 
+-- A Lua class over a C object that `free_fn` frees: objects are tables
+-- {ptr = ..., fields} with :free() (the garbage collector is a backstop).
+-- Returns the class and handle(self), which checks the argument is one of
+-- them and not freed (errors name `what`, at the caller's caller).
+function M.object_class(name, what, free_fn)
+  local cls = { __name = name }
+  cls.__index = cls
+  function cls.wrap(p, fields)
+    fields = fields or {}
+    fields.ptr = ffi.gc(p, free_fn)
+    return setmetatable(fields, cls)
+  end
+  function cls:free()
+    if self.ptr ~= nil then
+      ffi.gc(self.ptr, nil)
+      free_fn(self.ptr)
+      self.ptr = nil
+    end
+  end
+  local function handle(self)
+    if getmetatable(self) ~= cls then error(("expected a %s, got %s"):format(what, M.describe_value(self)), 3) end
+    if self.ptr == nil then error(what .. " was freed", 3) end
+    return self.ptr
+  end
+  return cls, handle
+end
+
 pcall(ffi.cdef, "struct orr_lua_timespec { long tv_sec, tv_nsec; };"
   .. "int clock_gettime(int clock, struct orr_lua_timespec *ts);")
 local ts = ffi.new("struct orr_lua_timespec")

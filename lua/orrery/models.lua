@@ -46,21 +46,12 @@ M.json_config = json_config
 ---------------------------------------------------------------------------
 -- tokenizers
 
-local Tokenizer = { __name = "tokenizer" }
-Tokenizer.__index = Tokenizer
+local Tokenizer, tok_handle = core.object_class("tokenizer", "tokenizer", C.orr_tokenizer_free)
 M.Tokenizer = Tokenizer
 
 local tokenizer_kinds = { [0] = "CV", "DV", "CI", "DI" }
 
-local function wrap_tokenizer(p, source)
-  return setmetatable({ ptr = ffi.gc(p, C.orr_tokenizer_free), source = source }, Tokenizer)
-end
-
-local function tok_handle(self)
-  if getmetatable(self) ~= Tokenizer then error("expected a tokenizer, got " .. core.describe_value(self), 3) end
-  if self.ptr == nil then error("tokenizer was freed", 3) end
-  return self.ptr
-end
+local function wrap_tokenizer(p, source) return Tokenizer.wrap(p, { source = source }) end
 
 -- opts: path (both halves, or the encoder), decoder (a separate decoder
 -- file), config (JSON or table; default the files' `config` metadata).
@@ -79,14 +70,6 @@ function M.random_tokenizer(config, seed)
   local out = ffi.new("orr_tokenizer*[1]")
   check(C.orr_tokenizer_create_random(out, json_config(config, "random_tokenizer"), seed or 0), 2)
   return wrap_tokenizer(out[0], "random")
-end
-
-function Tokenizer:free()
-  if self.ptr ~= nil then
-    ffi.gc(self.ptr, nil)
-    C.orr_tokenizer_free(self.ptr)
-    self.ptr = nil
-  end
 end
 
 function Tokenizer:info()
@@ -190,21 +173,9 @@ end
 ---------------------------------------------------------------------------
 -- diffusion transformers
 
-local DiT = { __name = "dit" }
-DiT.__index = DiT
+local DiT, dit_handle = core.object_class("dit", "DiT", C.orr_dit_free)
 M.DiT = DiT
-
-local function dit_handle(self)
-  if getmetatable(self) ~= DiT then error("expected a DiT, got " .. core.describe_value(self), 3) end
-  if self.ptr == nil then error("DiT was freed", 3) end
-  return self.ptr
-end
 M.dit_handle = dit_handle
-
-local function wrap_dit(p, fields)
-  fields.ptr = ffi.gc(p, C.orr_dit_free)
-  return setmetatable(fields, DiT)
-end
 
 -- opts: path (safetensors with the official names, "net." prefix or not),
 -- network ("GeneralDIT" default, or "VideoExtendGeneralDIT"), config (JSON
@@ -227,7 +198,7 @@ function M.load_dit(opts)
   local status = C.orr_dit_load(out, network, config, f)
   C.orr_st_close(f) -- the weights keep their mapping alive
   check(status, 2)
-  return wrap_dit(out[0], { network = network, config = config, source = opts.path })
+  return DiT.wrap(out[0], { network = network, config = config, source = opts.path })
 end
 
 -- The network with random weights (std 0.02 from Philox `seed`).
@@ -235,15 +206,7 @@ function M.random_dit(network, config, seed)
   local cfg = json_config(config, "random_dit")
   local out = ffi.new("orr_dit*[1]")
   check(C.orr_dit_create_random(out, network or "GeneralDIT", cfg, seed or 0), 2)
-  return wrap_dit(out[0], { network = network or "GeneralDIT", config = cfg, source = "random", seed = seed or 0 })
-end
-
-function DiT:free()
-  if self.ptr ~= nil then
-    ffi.gc(self.ptr, nil)
-    C.orr_dit_free(self.ptr)
-    self.ptr = nil
-  end
+  return DiT.wrap(out[0], { network = network or "GeneralDIT", config = cfg, source = "random", seed = seed or 0 })
 end
 
 function DiT:info()

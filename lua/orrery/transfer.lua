@@ -53,29 +53,8 @@ end
 ---------------------------------------------------------------------------
 -- the network: a base Video2World DiT and one branch per control
 
-local Transfer = { __name = "transfer" }
-Transfer.__index = Transfer
+local Transfer, handle = core.object_class("transfer", "transfer network", C.orr_transfer_free)
 M.Transfer = Transfer
-
-local function handle(self)
-  if getmetatable(self) ~= Transfer then error("expected a transfer network, got " .. core.describe_value(self), 3) end
-  if self.ptr == nil then error("transfer network was freed", 3) end
-  return self.ptr
-end
-
-local function wrap(p, fields)
-  fields.ptr = ffi.gc(p, C.orr_transfer_free)
-  fields.kinds = {}
-  return setmetatable(fields, Transfer)
-end
-
-function Transfer:free()
-  if self.ptr ~= nil then
-    ffi.gc(self.ptr, nil)
-    C.orr_transfer_free(self.ptr)
-    self.ptr = nil
-  end
-end
 
 function Transfer:info()
   local i = ffi.new("orr_transfer_info")
@@ -182,7 +161,7 @@ function M.build(model, kinds)
   if not nets then
     local out = ffi.new("orr_transfer*[1]")
     check(C.orr_transfer_create_random(out, model.base_config, model.seed), 3)
-    local tr = wrap(out[0], { source = "random" })
+    local tr = Transfer.wrap(out[0], { source = "random" })
     local config = branch_config(model)
     for _, k in ipairs(kinds) do
       local kind = kind_enum(k)
@@ -217,7 +196,7 @@ function M.load(opts)
   local status = C.orr_transfer_create(out, config, st[0])
   C.orr_st_close(st[0]) -- the weights keep their mapping alive
   check(status, 2)
-  local tr = wrap(out[0], { source = opts.base })
+  local tr = Transfer.wrap(out[0], { source = opts.base })
   local controls = {}
   for k, path in pairs(opts.controls or {}) do
     if type(k) == "number" then controls[k] = { kind = path[1], path = path[2] } end

@@ -60,4 +60,20 @@ function M.done()
   os.exit(M.failed == 0 and 0 or 1)
 end
 
+-- A fresh temporary file name ending in `ext` (nothing is created).
+function M.tmpname(ext)
+  local p = os.tmpname()
+  os.remove(p)
+  return p .. (ext or "")
+end
+
+-- Whether tensors a and b hold the same values (every `step`-th element).
+function M.same(a, b, step)
+  if a:numel() ~= b:numel() then return false end
+  for i = 0, a:numel() - 1, step or 1 do
+    if a:get(i) ~= b:get(i) then return false end
+  end
+  return true
+end
+
 return M

@@ -10,12 +10,7 @@ local control = orrery.control
 local ffi = require "ffi"
 local C = orrery.C
 
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ext
-end
-
+local tmp = T.tmpname
 -- The rendered map as a Lua array of one row: frame f, row y.
 local function row(m, T_, H, W, f, y)
   local t = control.render(m, T_, H, W)

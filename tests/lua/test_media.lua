@@ -4,12 +4,7 @@ local T = dofile(arg[0]:match("^(.-)[^/]*$") .. "check.lua")
 local orrery = require "orrery"
 local media = orrery.media
 
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ext
-end
-
+local tmp = T.tmpname
 T.case("PNG with text", function()
   local img = orrery.zeros({ 4, 5, 3 }, "u8")
   img:set(1, 2, 0, 200)

@@ -20,12 +20,7 @@ local function read(path)
   return s
 end
 
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ext
-end
-
+local tmp = T.tmpname
 -- The exit status of `orrery notebook ARGS` (os.execute gives the wait status).
 local function run_cli(args)
   local status = os.execute(("%q notebook %s >/dev/null 2>&1"):format(exe, args))

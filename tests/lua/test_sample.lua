@@ -15,30 +15,22 @@ local function run(opts)
   return orrery.sample(dit, opts)
 end
 
-local function same(a, b)
-  if a:numel() ~= b:numel() then return false end
-  for i = 0, a:numel() - 1 do
-    if a:get(i) ~= b:get(i) then return false end
-  end
-  return true
-end
-
 T.case("every sampler runs and is deterministic", function()
   for _, kind in ipairs(orrery.sample.samplers) do
     local a, rec = run { sampler = kind, seed = 5 }
     local b = run { sampler = kind, seed = 5 }
-    T.ok(same(a, b), kind .. ": same seed, same latent")
+    T.ok(T.same(a, b), kind .. ": same seed, same latent")
     T.eq(rec.sampler, kind, "recorded sampler")
     T.eq(a:count_nonfinite(), 0, kind .. ": finite")
   end
-  T.ok(not same(run { seed = 1 }, run { seed = 2 }), "another seed, another latent")
+  T.ok(not T.same(run { seed = 1 }, (run { seed = 2 })), "another seed, another latent")
 end)
 
 T.case("guidance schedules", function()
   local a = run { seed = 3, guidance = 5 }
-  T.ok(same(a, run { seed = 3, guidance = "0:(5), 4:(5)" }), "a flat schedule equals the number")
-  T.ok(same(a, run { seed = 3, guidance = function() return 5 end }), "so does a function")
-  T.ok(not same(a, run { seed = 3, guidance = "0:(5), 4:(1)" }), "a falling schedule changes the result")
+  T.ok(T.same(a, (run { seed = 3, guidance = "0:(5), 4:(5)" })), "a flat schedule equals the number")
+  T.ok(T.same(a, (run { seed = 3, guidance = function() return 5 end })), "so does a function")
+  T.ok(not T.same(a, (run { seed = 3, guidance = "0:(5), 4:(1)" })), "a falling schedule changes the result")
   local seen = {}
   run { seed = 3, guidance = { 9, 8, 7, 6, 5 }, on_step = function(s) seen[s.step] = s.guidance end }
   T.eq(seen[0], 9, "the hook sees step 0's guidance")
@@ -99,7 +91,7 @@ T.case("sigmas", function()
   T.near(k[1], 80, 1e-4, "from sigma_max")
   T.eq(k[5], 0, "to 0")
   local a = run { seed = 2, sigmas = k }
-  T.ok(same(a, run { seed = 2, sigma_max = 80, sigma_min = 0.002 }), "given sigmas equal the Karras options")
+  T.ok(T.same(a, (run { seed = 2, sigma_max = 80, sigma_min = 0.002 })), "given sigmas equal the Karras options")
   local _, rec = run { seed = 2, sigmas = "0:(60), 4:(0)" }
   T.ok(rec.sigmas ~= nil, "custom sigmas are recorded")
   T.fails(function() run { sigmas = { 1, 2, 1, 0, 0 } } end, "the schedule is not decreasing", "the core checks them")

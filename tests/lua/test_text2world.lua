@@ -7,20 +7,7 @@ local orrery = require "orrery"
 local model = orrery.default_model { small = true }
 local has_video = orrery.media.has_video()
 
-local function same(a, b)
-  if a:numel() ~= b:numel() then return false end
-  for i = 0, a:numel() - 1, 7 do
-    if a:get(i) ~= b:get(i) then return false end
-  end
-  return true
-end
-
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ext
-end
-
+local tmp = T.tmpname
 T.case("a few lines: guidance schedule and a Lua hook", function()
   local sigmas = {}
   local r = orrery.text2world {
@@ -34,9 +21,9 @@ T.case("a few lines: guidance schedule and a Lua hook", function()
   T.eq(r.params.prompt, "a robot arm", "and the prompt")
   local again = orrery.text2world { model = model, prompt = "a robot arm", negative_prompt = "blurry", steps = 4,
     seed = 5, guidance = "0:(7), 3:(3)", progress = false }
-  T.ok(same(r.video, again.video), "same seed, same video")
+  T.ok(T.same(r.video, again.video, 7), "same seed, same video")
   local other = orrery.text2world { model = model, prompt = "a robot leg", steps = 4, seed = 5, progress = false }
-  T.ok(not same(r.video, other.video), "another prompt, another video")
+  T.ok(not T.same(r.video, other.video, 7), "another prompt, another video")
 end)
 
 T.case("the file carries its parameters and reruns", function()
@@ -55,10 +42,10 @@ T.case("the file carries its parameters and reruns", function()
   T.eq(p.seed, 9, "seed in the metadata")
   T.eq(p.guidance, "[7,6,5,4]", "a function schedule is stored as its values")
   local again = orrery.rerun(path, { progress = false })
-  T.ok(same(r.video, again.video), "rerun gives the same video")
+  T.ok(T.same(r.video, again.video, 7), "rerun gives the same video")
   T.eq(again.path, path:gsub("%.mp4$", "-rerun.mp4"), "beside the original")
   local changed = orrery.rerun(path, { seed = 10, progress = false, out = again.path })
-  T.ok(not same(r.video, changed.video), "overrides apply")
+  T.ok(not T.same(r.video, changed.video, 7), "overrides apply")
 
   local stopped = orrery.text2world { model = model, steps = 4, seed = 2, out = path, progress = false,
     on_step = function(s)
@@ -66,7 +53,7 @@ T.case("the file carries its parameters and reruns", function()
       if s.step == 2 then return "stop" end
     end }
   local replay = orrery.rerun(path, { progress = false })
-  T.ok(same(stopped.video, replay.video), "a steered, stopped run reruns the same")
+  T.ok(T.same(stopped.video, replay.video, 7), "a steered, stopped run reruns the same")
   T.eq(replay.params.stopped_at, 2, "stopped at step 2")
   os.remove(path)
   os.remove(again.path)

@@ -9,20 +9,7 @@ local transfer = orrery.transfer
 local model = transfer.default_model { small = true }
 local scene = orrery.scene { frames = model.frames, height = model.height, width = model.width }
 
-local function same(a, b)
-  if a:numel() ~= b:numel() then return false end
-  for i = 0, a:numel() - 1, 5 do
-    if a:get(i) ~= b:get(i) then return false end
-  end
-  return true
-end
-
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ext
-end
-
+local tmp = T.tmpname
 -- depth inside the left half only, full strength
 local left = orrery.zeros({ model.frames, model.height, model.width })
 left:narrow(2, 0, model.width / 2):fill(1)
@@ -38,12 +25,12 @@ T.case("two controls, a number and a map; the same seed gives the same video", f
   local a, b, c = run(3), run(3), run(4)
   T.eq(table.concat(a.video:shape(), ","), ("%d,%d,%d,3"):format(model.frames, model.height, model.width), "video shape")
   T.eq(a.video:dtype(), "u8", "video dtype")
-  T.ok(same(a.video, b.video), "same seed, same video")
-  T.ok(not same(a.video, c.video), "another seed, another video")
+  T.ok(T.same(a.video, b.video, 5), "same seed, same video")
+  T.ok(not T.same(a.video, c.video, 5), "another seed, another video")
   -- edge made from the input by Canny: 0 or 255 only
   local edges = a.controls.edge
   T.ok(edges:max() == 255 and edges:min() == 0, "edge control is a binary map")
-  T.ok(same(a.controls.depth, scene.depth), "depth control is the given video")
+  T.ok(T.same(a.controls.depth, scene.depth, 5), "depth control is the given video")
   -- normalised as the official: where 0.8 + 1 > 1 both are divided by 1.8
   local we, wd = a.weights.edge, a.weights.depth
   T.near(we:get(0, 0, 0), 0.8 / 1.8, 4e-3, "edge weight on the left")
