@@ -245,8 +245,8 @@ orr_status orr_tensor_to(orr_tensor **out, const orr_tensor *t, orr_device devic
 /* A DiT (see "Diffusion world model" below) runs where its weights are:
  * orr_dit_forward takes inputs and output on that device, and
  * orr_dit_sample / orr_world_generate run its network there (the
- * sampler's O(latent) state updates stay on the host, in the cpu's
- * numbers; the initial noise is drawn on the DiT's device, the same
+ * sampler's state and its updates there too: see "Samplers and Transfer1
+ * on a device" below; the initial noise is drawn on the DiT's device, the same
  * Philox numbers as on the cpu). On cuda the residual stream, norms and
  * AdaLN terms are f32; the GEMMs and the attention run in the weights'
  * dtype (bf16 products with f32 accumulation, or f32).
@@ -290,6 +290,40 @@ typedef struct orr_dit_memory {
 orr_status orr_dit_memory_estimate(const struct orr_dit *dit, orr_device device, orr_dtype dtype,
                                    orr_dit_memory_mode mode, const int64_t x_shape[5], int64_t text_len,
                                    orr_dit_memory *out);
+
+/* ---- Samplers and Transfer1 on a device (core/sample/, core/models/transfer*.c) ---- */
+
+/* A sampling run (orr_dit_sample, orr_world_generate, orr_transfer_sample,
+ * orr_transfer_generate) keeps its state where its network is. On cuda the
+ * state, the estimates and every update (the denoisers' input and output
+ * maps, guidance, the Euler, Heun, DPM-Solver++(2M) and RES "2ab" steps,
+ * the bf16 rounding) run as kernels there (kernels/cuda/sampler_step.cu)
+ * with the cpu's float operations in the cpu's order and no fused
+ * multiply-add, so that a step given the same network output gives the
+ * cpu's numbers bit for bit; RES keeps its float64 state on the device
+ * (float64 arithmetic there too). The host reads back one NaN count per
+ * denoiser call; a preview callback receives host copies of x and x0.
+ * `out`, the text and the conditions may lie on either device: they are
+ * copied to the network's device once per run.
+ *
+ * A MultiControlNet runs where its networks are. orr_transfer_to_device
+ * places the base and every branch: their DiTs as orr_dit_to_device does
+ * (either memory mode), the branches' hint paths and zero projections
+ * with their matrices in `dtype` and biases f32 (always resident). Then
+ * orr_transfer_forward takes its inputs on that device; a branch runs the
+ * DiT's device blocks, and its residuals (times the control weight,
+ * scalars or token maps) are summed and added to the base's blocks on the
+ * device in f32. Each network keeps activation buffers of its own (per
+ * network the activations of orr_dit_memory_estimate), and a forward
+ * holds the residual sums (control blocks x B*N*D floats) besides.
+ * orr_transfer_generate runs the tokenizer where it is and moves the
+ * latents between it and the network. On failure tr is placed as before
+ * (the parts already moved keep a narrower dtype's rounding). */
+struct orr_transfer; /* orr_transfer, declared with Cosmos-Transfer1 below */
+orr_status orr_transfer_to_device(struct orr_transfer *tr, orr_device device, orr_dtype dtype,
+                                  orr_dit_memory_mode mode);
+/* Where tr's networks are (ORR_CPU for NULL). */
+orr_device orr_transfer_device(const struct orr_transfer *tr);
 
 /* ------------------------------------------------------------------------ */
 /* Threads                                                                    */

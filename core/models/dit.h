@@ -248,7 +248,10 @@ typedef struct denoise_trace {
     orr_tensor *x_in, *net_in, *out_cond, *out_uncond, *guided;
 } denoise_trace;
 
-/* The conditioned, guided denoiser D(x; sigma) of one sampling run. */
+/* The conditioned, guided denoiser D(x; sigma) of one sampling run. Every
+ * tensor but indicator lies on the DiT's device, as do the states
+ * orr_denoise, orr_sampler_run and orr_sampler_initial_state (x on like's
+ * device) take. */
 typedef struct orr_denoiser {
     orr_dit *dit;
     const orr_diffusion_cond *cond;
@@ -265,11 +268,8 @@ typedef struct orr_denoiser {
     orr_tensor *cond_mask;   /* [2B, 1, T, H, W] (Video2World) */
     orr_tensor *augmented;   /* (gt + augment_sigma * noise) * c_in(augment_sigma) */
     orr_tensor *gt;          /* contiguous f32 copy of the condition latent */
-    orr_tensor *indicator;   /* [T]: 1 on conditioning frames */
-    /* with the DiT on cuda, the network's inputs and output there (each
-     * call uploads net_x and net_t and brings net_out back; the state and
-     * its updates stay on the host) */
-    orr_tensor *dev_x, *dev_t, *dev_out, *dev_text, *dev_fps, *dev_padding, *dev_cond_mask;
+    orr_tensor *indicator;   /* [T]: 1 on conditioning frames (host; the device kernels take the number of
+                              * condition frames) */
 } orr_denoiser;
 
 orr_status orr_denoiser_init(orr_denoiser *d, orr_dit *dit, const orr_diffusion_cond *cond, const int64_t shape[5],

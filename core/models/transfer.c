@@ -11,24 +11,38 @@
  *
  * The branches and the base are DiTs run through dit.c's block hooks, so the
  * activations stay token-major [B, N, D] (N in (t h w) order); the weight
- * w_i is a scalar or a value per token. */
+ * w_i is a scalar or a value per token. Everything runs where the networks
+ * are (orr_transfer_to_device): on cuda the branches' blocks take the
+ * DiT's device path (dit_cuda.c), and the hint path, the projections and
+ * the residual sums run as device GEMMs and elementwise kernels, in f32
+ * with the GEMM inputs in the weights' dtype (as the DiT does). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cuda/device.h"
 #include "elementwise.h"
 #include "linear.h"
 #include "transfer.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/copy.h"
+#include "cuda/cuda_internal.h"
+#include "cuda/dit_fused.h"
+#include "cuda/elementwise.h"
+#include "cuda/linear.h"
+#endif
 
 typedef struct ctrl_run {
     orr_transfer *tr;
+    orr_device device;    /* where the networks and every buffer below are */
     int64_t B, N, D, M;
     int64_t tp, hp, wp;
     int out_blocks;       /* base blocks some branch feeds */
     float *x_ctrl;        /* [out_blocks, M, D], summed over the branches */
     float *hint;          /* [M, D] the current branch's guided hint */
     float *zero;          /* [M, D] scratch for a projection */
-    float *mlp[2];        /* [M, max(D, 256)] ping-pong for the hint MLP */
+    float *mlp[2];        /* [M, wide] ping-pong for the hint MLP (wide: its widest layer) */
+    void *cast;           /* cuda: [M, wide] a GEMM input in the weights' dtype */
     const float *weights; /* [N, B, N_tokens] maps, or NULL for scalars */
     float scalars[ORR_TRANSFER_MAX_CONTROLS];
     int branch;
@@ -38,26 +52,126 @@ typedef struct ctrl_run {
 
 /* ---- tracing --------------------------------------------------------------- */
 
+/* A [M, D] token-major activation on r's device, into a new host tensor
+ * [B, tp, hp, wp, D]. */
+static orr_status trace_copy(const ctrl_run *r, const float *x, orr_tensor **out) {
+    orr_status st = orr_tensor_empty(out, ORR_F32, 5, (int64_t[]){r->B, r->tp, r->hp, r->wp, r->D});
+    if (st) return st;
+    if (r->device == ORR_CPU)
+        memcpy((*out)->data, x, orr_tensor_nbytes(*out));
+    else
+        st = orr_cuda_download((*out)->data, x, orr_tensor_nbytes(*out));
+    if (st) {
+        orr_tensor_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 /* A [M, D] token-major activation as the official blocks hold it: T,H,W,B,D. */
 static orr_status trace_thwbd(const ctrl_run *r, const char *name, const float *x) {
     if (!r->trace) return ORR_OK;
-    orr_tensor *t;
-    orr_status st = orr_tensor_empty(&t, ORR_F32, 5, (int64_t[]){r->tp, r->hp, r->wp, r->B, r->D});
-    if (st) return st;
-    float *dst = t->data;
-    for (int64_t n = 0; n < r->N; n++)
-        for (int64_t b = 0; b < r->B; b++)
-            memcpy(dst + (n * r->B + b) * r->D, x + (b * r->N + n) * r->D, (size_t)r->D * sizeof(float));
-    return orr_tensor_list_add(r->trace, name, t);
+    orr_tensor *tok = NULL, *t = NULL;
+    orr_status st = trace_copy(r, x, &tok);
+    if (!st) st = orr_tensor_empty(&t, ORR_F32, 5, (int64_t[]){r->tp, r->hp, r->wp, r->B, r->D});
+    if (!st) {
+        const float *src = tok->data;
+        float *dst = t->data;
+        for (int64_t n = 0; n < r->N; n++)
+            for (int64_t b = 0; b < r->B; b++)
+                memcpy(dst + (n * r->B + b) * r->D, src + (b * r->N + n) * r->D, (size_t)r->D * sizeof(float));
+        st = orr_tensor_list_add(r->trace, name, t);
+        t = NULL;
+    }
+    orr_tensor_free(tok);
+    orr_tensor_free(t);
+    return st;
 }
 
 static orr_status trace_btwhd(const ctrl_run *r, const char *name, const float *x) {
     if (!r->trace) return ORR_OK;
-    orr_tensor *t;
-    orr_status st = orr_tensor_empty(&t, ORR_F32, 5, (int64_t[]){r->B, r->tp, r->hp, r->wp, r->D});
-    if (st) return st;
-    memcpy(t->data, x, orr_tensor_nbytes(t));
-    return orr_tensor_list_add(r->trace, name, t);
+    orr_tensor *t = NULL;
+    orr_status st = trace_copy(r, x, &t);
+    return st ? st : orr_tensor_list_add(r->trace, name, t);
+}
+
+/* ---- the arithmetic, on the cpu or on cuda ------------------------------------- */
+
+#ifdef ORR_HAVE_CUDA
+static orr_status stream_of(cudaStream_t *s) {
+    *s = orr_cuda_stream();
+    return *s ? ORR_OK : orr_error_context(ORR_ERR_UNSUPPORTED, "transfer_forward: ");
+}
+#endif
+
+/* x[i] += y[i] for i < n */
+static orr_status add_into(const ctrl_run *r, float *x, const float *y, int64_t n) {
+#ifdef ORR_HAVE_CUDA
+    if (r->device == ORR_CUDA) {
+        cudaStream_t s;
+        int64_t one = 1;
+        orr_status st = stream_of(&s);
+        return st ? st : orr_cuda_binary(x, x, &one, y, &one, 1, &n, ORR_ADD, s);
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) x[i] += y[i];
+    return ORR_OK;
+}
+
+/* y [rows, out] = x [rows, in] w^T + b for an nn.Linear weight w [out, in]
+ * (b may be NULL), then SiLU when asked; x and y f32. On cuda x goes to
+ * the weight's dtype first (cuBLASLt multiplies one dtype). */
+static orr_status project(const ctrl_run *r, float *y, const float *x, const orr_tensor *w, const orr_tensor *b,
+                          bool silu) {
+    int64_t out = w->shape[0], in = w->shape[1];
+#ifdef ORR_HAVE_CUDA
+    if (r->device == ORR_CUDA) {
+        cudaStream_t s;
+        orr_status st = stream_of(&s);
+        if (st) return st;
+        if (b && b->dtype != ORR_F32)
+            return orr_error(ORR_ERR_DTYPE, "transfer_forward: a bias is %s on cuda, expected f32",
+                             orr_dtype_name(b->dtype));
+        const void *xin = x;
+        if (w->dtype != ORR_F32) {
+            int64_t one = 1, n = r->M * in;
+            if ((st = orr_cuda_copy_strided(r->cast, w->dtype, &one, x, ORR_F32, &one, 1, &n, s))) return st;
+            xin = r->cast;
+        }
+        st = orr_cuda_linear(y, ORR_F32, out, xin, in, w->data, w->dtype, w->stride[0], b ? b->data : NULL, r->M, in,
+                             out, 0, s);
+        return st || !silu ? st : orr_cuda_unary(y, y, r->M * out, ORR_SILU, s);
+    }
+#endif
+    orr_status st =
+        orr_cpu_linear(y, out, x, in, w->data, w->dtype, w->stride[0], b ? b->data : NULL, r->M, in, out);
+    if (!st && silu) orr_cpu_unary(y, y, r->M * out, ORR_SILU);
+    return st;
+}
+
+/* zero_block(x) * w_i: a scalar, or the map's value at the token. */
+static orr_status weigh(const ctrl_run *r, float *y) {
+    int64_t MD = r->M * r->D;
+    const float *wm = r->weights ? r->weights + (int64_t)r->branch * r->M : NULL;
+    float s = r->scalars[r->branch];
+#ifdef ORR_HAVE_CUDA
+    if (r->device == ORR_CUDA) {
+        cudaStream_t stream;
+        orr_status st = stream_of(&stream);
+        if (st) return st;
+        /* y * s + 0 is y * s: one rounding, as on the cpu */
+        if (!wm) return orr_cuda_affine(y, y, MD, s, 0.0f, stream);
+        int64_t shape[2] = {r->M, r->D}, y_stride[2] = {r->D, 1}, w_stride[2] = {1, 0};
+        return orr_cuda_binary(y, y, y_stride, wm, w_stride, 2, shape, ORR_MUL, stream);
+    }
+#endif
+    if (wm) {
+        for (int64_t m = 0; m < r->M; m++)
+            for (int64_t d = 0; d < r->D; d++) y[m * r->D + d] *= wm[m];
+    } else {
+        for (int64_t i = 0; i < MD; i++) y[i] *= s;
+    }
+    return ORR_OK;
 }
 
 /* Moves a DiT's trace into the caller's under `prefix`, its RoPE angles
@@ -119,6 +233,28 @@ static void hint_patch_rows(void *user, int64_t begin, int64_t end) {
     }
 }
 
+#ifdef ORR_HAVE_CUDA
+/* hint_patch_rows on the device: branch i's hint zero-padded to its
+ * hint_channels (in r->mlp[1]), then the DiT's patch gather with the
+ * padding mask as the channel after them. */
+static orr_status hint_patches_cuda(const hint_patch_job *j) {
+    const ctrl_run *r = j->r;
+    cudaStream_t s;
+    orr_status st = stream_of(&s);
+    if (st) return st;
+    int64_t B = r->B, C = j->C, hc = j->hint_channels, T = j->T, H = j->H, W = j->W, frame = T * H * W;
+    float *padded = r->mlp[1];
+    if (C < hc && (st = orr_cuda_memset_zero(padded, (size_t)(B * hc * frame) * sizeof(float)))) return st;
+    int64_t shape[2] = {B, C * frame}, dst_stride[2] = {hc * frame, 1}, src_stride[2] = {j->n_ctrl * C * frame, 1};
+    st = orr_cuda_copy_strided(padded, ORR_F32, dst_stride, j->hint + j->branch * C * frame, ORR_F32, src_stride, 2,
+                               shape, s);
+    if (st) return st;
+    int64_t channels = j->features / (j->pt * j->ps * j->ps);
+    return orr_cuda_dit_patchify(j->patches, ORR_F32, padded, hc, NULL, j->pad_channel ? j->pmask : NULL, j->mh, j->mw,
+                                 channels, B, T, H, W, j->pt, j->ps, s);
+}
+#endif
+
 /* hint = input_hint_block(x_embedder2(...)) for branch i into r->hint. */
 static orr_status encode_hint(ctrl_run *r, const transfer_branch *br, int i, const orr_transfer_inputs *in,
                               const float *hint, const float *pmask) {
@@ -140,19 +276,19 @@ static orr_status encode_hint(ctrl_run *r, const transfer_branch *br, int i, con
                         .ps = c->patch_spatial,
                         .features = br->hint_embed->shape[1]};
     if (pmask) j.mh = in->net.padding_mask->shape[2], j.mw = in->net.padding_mask->shape[3];
-    orr_parallel_for(r->M, hint_patch_rows, &j);
+    orr_status st = ORR_OK;
+#ifdef ORR_HAVE_CUDA
+    if (r->device == ORR_CUDA) st = hint_patches_cuda(&j);
+    else
+#endif
+        orr_parallel_for(r->M, hint_patch_rows, &j);
     float *a = r->mlp[1], *b = r->mlp[0];
-    const orr_tensor *w = br->hint_embed;
-    orr_status st = orr_cpu_linear(a, w->shape[0], b, w->shape[1], w->data, w->dtype, w->stride[0], NULL, r->M,
-                                   w->shape[1], w->shape[0]);
+    if (!st) st = project(r, a, b, br->hint_embed, NULL, false);
     if (!st) st = trace_btwhd(r, "x_embedder2", a);
     for (int k = 0; !st && k < TRANSFER_HINT_LAYERS; k++) {
-        w = br->hint_w[k];
-        int64_t out = w->shape[0], inn = w->shape[1];
         bool last = k == TRANSFER_HINT_LAYERS - 1;
         float *dst = last ? r->hint : b;
-        st = orr_cpu_linear(dst, out, a, inn, w->data, w->dtype, w->stride[0], br->hint_b[k]->data, r->M, inn, out);
-        if (!st && !last) orr_cpu_unary(dst, dst, r->M * out, ORR_SILU);
+        st = project(r, dst, a, br->hint_w[k], br->hint_b[k], !last);
         float *tmp = a;
         a = b;
         b = tmp;
@@ -174,37 +310,49 @@ static orr_status after_branch_block(void *user, int k, float *x, int64_t B, int
     ctrl_run *r = user;
     const transfer_branch *br = &r->tr->branches[r->branch];
     int64_t MD = r->M * D;
-    if (k == 0)
-        for (int64_t i = 0; i < MD; i++) x[i] += r->hint[i];
-    const orr_tensor *w = br->zero_w[k];
-    orr_status st = orr_cpu_linear(r->zero, D, x, D, w->data, w->dtype, w->stride[0], br->zero_b[k]->data, r->M, D, D);
+    orr_status st = k == 0 ? add_into(r, x, r->hint, MD) : ORR_OK;
+    if (!st) st = project(r, r->zero, x, br->zero_w[k], br->zero_b[k], false);
     if (!st) st = named_trace(r, "zero_blocks", k, r->zero);
-    if (st) return st;
-    /* zero_block(x) * w: a scalar, or the map's value at the token */
-    if (r->weights) {
-        const float *wm = r->weights + (int64_t)r->branch * r->M;
-        for (int64_t m = 0; m < r->M; m++)
-            for (int64_t d = 0; d < D; d++) r->zero[m * D + d] *= wm[m];
-    } else {
-        float s = r->scalars[r->branch];
-        for (int64_t i = 0; i < MD; i++) r->zero[i] *= s;
-    }
-    if ((st = named_trace(r, "residual", k, r->zero))) return st;
-    float *acc = r->x_ctrl + k * MD;
-    for (int64_t i = 0; i < MD; i++) acc[i] += r->zero[i];
-    return ORR_OK;
+    if (!st) st = weigh(r, r->zero);
+    if (!st) st = named_trace(r, "residual", k, r->zero);
+    return st ? st : add_into(r, r->x_ctrl + k * MD, r->zero, MD);
 }
 
 static orr_status after_base_block(void *user, int k, float *x, int64_t B, int64_t N, int64_t D) {
     (void)B, (void)N;
     ctrl_run *r = user;
     if (k >= r->out_blocks) return ORR_OK;
-    const float *acc = r->x_ctrl + k * r->M * D;
-    for (int64_t i = 0; i < r->M * D; i++) x[i] += acc[i];
-    return ORR_OK;
+    return add_into(r, x, r->x_ctrl + k * r->M * D, r->M * D);
 }
 
 /* ---- validation ------------------------------------------------------------------ */
+
+/* A hint or weight input must lie where the networks are (the DiT checks
+ * its own inputs). */
+static orr_status check_placed(const char *arg, const orr_tensor *t, orr_device device) {
+    orr_status st = orr_check_backend("transfer_forward", arg, t);
+    if (st) return st;
+    if (t->device != device)
+        return orr_error(ORR_ERR_ARGUMENT, "transfer_forward: %s is on %s but the network is on %s", arg,
+                         orr_device_name(t->device), orr_device_name(device));
+    return ORR_OK;
+}
+
+/* Every branch where the base is (orr_dit_to_device on the base alone
+ * moves only the base). */
+static orr_status check_networks(const orr_transfer *tr) {
+    orr_device device = tr->base->device;
+    for (int i = 0; i < tr->n_branches; i++) {
+        const transfer_branch *br = &tr->branches[i];
+        if (br->dit->device != device || br->hint_embed->device != device)
+            return orr_error(ORR_ERR_ARGUMENT,
+                             "transfer_forward: control %d (%s) is on %s but the base is on %s; place them together "
+                             "with orr_transfer_to_device",
+                             i, orr_control_kind_name(br->kind), orr_device_name(br->dit->device),
+                             orr_device_name(device));
+    }
+    return ORR_OK;
+}
 
 static orr_status check_inputs(const orr_transfer *tr, const orr_transfer_inputs *in) {
     char a[200];
@@ -217,7 +365,7 @@ static orr_status check_inputs(const orr_transfer *tr, const orr_transfer_inputs
     int n = tr->n_branches;
     if (!n) return ORR_OK;
     if (!lh) return orr_error(ORR_ERR_ARGUMENT, "transfer_forward: latent_hint is NULL but %d branches need one", n);
-    orr_status st = orr_check_cpu("transfer_forward", "latent_hint", lh);
+    orr_status st = check_placed("latent_hint", lh, tr->base->device);
     if (st) return st;
     int min_hc = tr->branches[0].hint_channels;
     for (int i = 1; i < n; i++)
@@ -232,7 +380,7 @@ static orr_status check_inputs(const orr_transfer *tr, const orr_transfer_inputs
                          (long long)x->shape[3], (long long)x->shape[4], min_hc);
     const orr_tensor *w = in->control_weight;
     if (!w) return ORR_OK;
-    if ((st = orr_check_cpu("transfer_forward", "control_weight", w))) return st;
+    if ((st = check_placed("control_weight", w, tr->base->device))) return st;
     const dit_config *c = &tr->base->cfg;
     int64_t tp = x->shape[2] / c->patch_temporal, hp = x->shape[3] / c->patch_spatial,
             wp = x->shape[4] / c->patch_spatial;
@@ -284,12 +432,9 @@ static orr_status run_branches(ctrl_run *r, const orr_transfer_inputs *in, const
 orr_status orr_transfer_forward(orr_transfer *tr, orr_tensor *out, const orr_transfer_inputs *in,
                                 struct orr_tensor_list *trace) {
     if (!tr) return orr_error(ORR_ERR_ARGUMENT, "transfer_forward: tr is NULL");
-    if (tr->base->device != ORR_CPU)
-        return orr_error(ORR_ERR_UNSUPPORTED, "transfer_forward: the base DiT is on %s; Transfer1's control branches "
-                                              "run on the cpu only (move it back with orr_dit_to_device)",
-                         orr_device_name(tr->base->device));
-    ctrl_run r = {.tr = tr, .trace = trace};
-    orr_status st = check_inputs(tr, in);
+    ctrl_run r = {.tr = tr, .device = tr->base->device, .trace = trace};
+    orr_status st = check_networks(tr);
+    if (!st) st = check_inputs(tr, in);
     if (st) return st;
     const orr_tensor *x = in->net.x;
     const dit_config *c = &tr->base->cfg;
@@ -304,15 +449,13 @@ orr_status orr_transfer_forward(orr_transfer *tr, orr_tensor *out, const orr_tra
 
     orr_tensor *tmp_hint = NULL, *tmp_w = NULL, *tmp_pm = NULL;
     const float *hint = NULL, *weights = NULL, *pmask = NULL;
+    const orr_tensor *cw = in->control_weight;
+    bool scalars = cw && cw->ndim == 1;
     if (tr->n_branches) st = orr_input_f32(in->latent_hint, &tmp_hint, &hint);
-    if (!st && in->control_weight) st = orr_input_f32(in->control_weight, &tmp_w, &weights);
+    if (!st && cw && !scalars) st = orr_input_f32(cw, &tmp_w, &weights);
     if (!st && in->net.padding_mask && c->concat_padding_mask)
         st = orr_input_f32(in->net.padding_mask, &tmp_pm, &pmask);
-    for (int i = 0; i < tr->n_branches; i++) r.scalars[i] = 1.0f;
-    if (!st && weights && in->control_weight->ndim == 1) {
-        for (int i = 0; i < tr->n_branches; i++) r.scalars[i] = weights[i];
-        weights = NULL;
-    }
+    for (int i = 0; i < tr->n_branches; i++) r.scalars[i] = scalars ? (float)orr_tensor_get(cw, i) : 1.0f;
     r.weights = weights;
 
     int64_t MD = r.M * r.D, wide = r.D > 256 ? r.D : 256;
@@ -320,15 +463,21 @@ orr_status orr_transfer_forward(orr_transfer *tr, orr_tensor *out, const orr_tra
     for (int i = 0; i < tr->n_branches; i++)
         if (tr->branches[i].hint_embed->shape[1] > feats) feats = tr->branches[i].hint_embed->shape[1];
     if (wide < feats) wide = feats;
-    size_t bytes = (size_t)((int64_t)r.out_blocks * MD + 2 * MD + 2 * r.M * wide) * sizeof(float);
+    /* on cuda also the GEMM input cast, [M, wide] of the widest dtype */
+    size_t floats = (size_t)((int64_t)r.out_blocks * MD + 2 * MD + (r.device == ORR_CPU ? 2 : 3) * r.M * wide);
+    size_t bytes = floats * sizeof(float);
     float *mem = NULL;
-    if (!st && tr->n_branches && !(st = orr_mem_alloc(ORR_CPU, bytes, (void **)&mem))) {
+    if (!st && tr->n_branches && !(st = orr_mem_alloc(r.device, bytes, (void **)&mem))) {
         r.x_ctrl = mem;
         r.hint = r.x_ctrl + r.out_blocks * MD;
         r.zero = r.hint + MD;
         r.mlp[0] = r.zero + MD;
         r.mlp[1] = r.mlp[0] + r.M * wide;
-        memset(r.x_ctrl, 0, (size_t)(r.out_blocks * MD) * sizeof(float));
+        r.cast = r.device == ORR_CPU ? NULL : r.mlp[1] + r.M * wide;
+        if (r.device == ORR_CPU)
+            memset(r.x_ctrl, 0, (size_t)(r.out_blocks * MD) * sizeof(float));
+        else
+            st = orr_cuda_memset_zero(r.x_ctrl, (size_t)(r.out_blocks * MD) * sizeof(float));
     }
     if (!st) st = run_branches(&r, in, hint, pmask);
     for (int k = 0; !st && k < r.out_blocks; k++) st = named_trace(&r, "x_ctrl", k, r.x_ctrl + k * MD);
@@ -342,7 +491,9 @@ orr_status orr_transfer_forward(orr_transfer *tr, orr_tensor *out, const orr_tra
     }
     if (!st && trace) st = adopt_trace(trace, base_trace, "base.");
     orr_tensor_list_free(base_trace);
-    if (mem) orr_mem_free(ORR_CPU, mem, bytes);
+    /* the device work using mem is queued: the caching allocator hands the
+     * block out again only to work queued after it */
+    if (mem) orr_mem_free(r.device, mem, bytes);
     orr_tensor_free(tmp_hint);
     orr_tensor_free(tmp_w);
     orr_tensor_free(tmp_pm);

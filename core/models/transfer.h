@@ -59,8 +59,11 @@ typedef struct transfer_trace {
     orr_tensor *x0_cond, *x0_uncond, *x0_guided, *x0_merged;
 } transfer_trace;
 
+/* The denoiser works where the networks are (`device`): its tensors, the
+ * scratch and the states it takes and gives are there. */
 typedef struct transfer_denoiser {
     orr_transfer *tr;
+    orr_device device;
     double sigma_data;
     int64_t shape[5]; /* B, C, T, H, W of the state */
     int64_t n;        /* its elements */
@@ -78,11 +81,12 @@ orr_status orr_transfer_denoiser_init(transfer_denoiser *d, orr_transfer *tr, co
                                       const int64_t shape[5], const orr_sampler_params *p, orr_rng *rng);
 void orr_transfer_denoiser_free(transfer_denoiser *d);
 /* x0_fn(x, sigma) of model_ctrl.py with use_batch_processing: both passes,
- * the condition frames replaced, CFG on x0, then the one-tile merge. */
+ * the condition frames replaced, CFG on x0, then the one-tile merge. x0
+ * and x on d->device; the trace's tensors on the cpu. */
 orr_status orr_transfer_denoise(transfer_denoiser *d, float *x0, const float *x, double sigma, double guidance,
                                 const transfer_trace *trace);
-/* The RES "2ab" loop over `sigmas` (p->steps + 1) from the state x, which
- * it overwrites with the sample. */
+/* The RES "2ab" loop over `sigmas` (p->steps + 1) from the state x (on
+ * d->device), which it overwrites with the sample. */
 orr_status orr_transfer_sampler_run(transfer_denoiser *d, float *x, const double *sigmas, const orr_sampler_params *p);
 
 /* ---- `orrery verify` ------------------------------------------------------- */

@@ -302,3 +302,109 @@ orr_status orr_transfer_get_info(const orr_transfer *tr, orr_transfer_info *out)
     }
     return ORR_OK;
 }
+
+/* ---- placement ------------------------------------------------------------------- */
+
+/* A branch's own weights beside its DiT; `matrix` marks the GEMM weights
+ * (the placement's dtype; the biases stay f32). Returns the count, filling
+ * the arrays when they are not NULL. */
+static int extra_slots(transfer_branch *br, orr_tensor ***slots, bool *matrix) {
+    int n = 0;
+#define EXTRA(ptr, is_matrix)                                                                                          \
+    do {                                                                                                               \
+        if (slots) slots[n] = (ptr), matrix[n] = (is_matrix);                                                          \
+        n++;                                                                                                           \
+    } while (0)
+    EXTRA(&br->hint_embed, true);
+    for (int i = 0; i < TRANSFER_HINT_LAYERS; i++) {
+        EXTRA(&br->hint_w[i], true);
+        EXTRA(&br->hint_b[i], false);
+    }
+    for (int k = 0; k < br->dit->cfg.num_blocks; k++) {
+        EXTRA(&br->zero_w[k], true);
+        EXTRA(&br->zero_b[k], false);
+    }
+#undef EXTRA
+    return n;
+}
+
+/* Copies of every branch's own weights placed as asked, in the order of
+ * extra_slots over the branches; *out holds the *count of them. */
+static orr_status place_extras(orr_transfer *tr, orr_device device, orr_dtype dtype, orr_tensor ***out, int *count) {
+    int total = 0;
+    for (int i = 0; i < tr->n_branches; i++) total += extra_slots(&tr->branches[i], NULL, NULL);
+    *count = total;
+    orr_tensor ***slots = calloc((size_t)(total ? total : 1), sizeof *slots);
+    bool *matrix = calloc((size_t)(total ? total : 1), sizeof *matrix);
+    orr_tensor **fresh = calloc((size_t)(total ? total : 1), sizeof *fresh);
+    orr_status st =
+        slots && matrix && fresh ? ORR_OK : orr_error(ORR_ERR_MEMORY, "transfer_to_device: out of host memory");
+    for (int i = 0, at = 0; !st && i < tr->n_branches; i++)
+        at += extra_slots(&tr->branches[i], slots + at, matrix + at);
+    for (int k = 0; !st && k < total; k++) {
+        const orr_tensor *old = *slots[k];
+        st = orr_tensor_empty_on(device, &fresh[k], matrix[k] ? dtype : ORR_F32, old->ndim, old->shape);
+        if (!st) st = orr_copy(fresh[k], old);
+    }
+    if (st && fresh)
+        for (int k = 0; k < total; k++) orr_tensor_free(fresh[k]);
+    if (st) {
+        free(fresh);
+        fresh = NULL;
+    }
+    free(slots);
+    free(matrix);
+    *out = fresh;
+    return st;
+}
+
+typedef struct placement {
+    orr_device device;
+    orr_dtype dtype;
+    orr_dit_memory_mode mode;
+} placement;
+
+orr_status orr_transfer_to_device(orr_transfer *tr, orr_device device, orr_dtype dtype, orr_dit_memory_mode mode) {
+    if (!tr) return orr_error(ORR_ERR_ARGUMENT, "transfer_to_device: tr is NULL");
+    int nets = 1 + tr->n_branches;
+    orr_dit *dits[1 + ORR_TRANSFER_MAX_CONTROLS];
+    placement was[1 + ORR_TRANSFER_MAX_CONTROLS];
+    dits[0] = tr->base;
+    for (int i = 0; i < tr->n_branches; i++) dits[1 + i] = tr->branches[i].dit;
+    for (int i = 0; i < nets; i++) was[i] = (placement){dits[i]->device, dits[i]->dtype, dits[i]->mode};
+    /* the base first: it checks the placement before anything has moved */
+    orr_status st = orr_dit_to_device(tr->base, device, dtype, mode);
+    if (st) return orr_error_context(st, "transfer_to_device: the base: ");
+    orr_tensor **fresh = NULL;
+    int count = 0, moved = 1; /* networks placed so far */
+    st = place_extras(tr, device, dtype, &fresh, &count);
+    if (st) orr_error_context(st, "transfer_to_device: the controls' hint paths and projections: ");
+    while (!st && moved < nets) {
+        if ((st = orr_dit_to_device(dits[moved], device, dtype, mode)))
+            orr_error_context(st, "transfer_to_device: control %d (%s): ", moved - 1,
+                              orr_control_kind_name(tr->branches[moved - 1].kind));
+        else
+            moved++;
+    }
+    if (st) {
+        /* back where they were: a narrower dtype has rounded the numbers */
+        for (int i = 0; i < moved; i++) orr_dit_to_device(dits[i], was[i].device, was[i].dtype, was[i].mode);
+        for (int k = 0; fresh && k < count; k++) orr_tensor_free(fresh[k]);
+        free(fresh);
+        return st;
+    }
+    for (int i = 0, at = 0; i < tr->n_branches; i++) {
+        transfer_branch *br = &tr->branches[i];
+        orr_tensor **slots[2 * TRANSFER_HINT_LAYERS + 1 + 2 * br->dit->cfg.num_blocks];
+        bool matrix[2 * TRANSFER_HINT_LAYERS + 1 + 2 * br->dit->cfg.num_blocks];
+        int n = extra_slots(br, slots, matrix);
+        for (int k = 0; k < n; k++, at++) {
+            orr_tensor_free(*slots[k]);
+            *slots[k] = fresh[at];
+        }
+    }
+    free(fresh);
+    return ORR_OK;
+}
+
+orr_device orr_transfer_device(const orr_transfer *tr) { return tr ? tr->base->device : ORR_CPU; }

@@ -17,7 +17,11 @@
  * Weight maps hold as many frames as the caller gives, padded with their
  * last frame: the official ones hold the first chunk's frames only, so
  * later chunks repeat its last frame (give maps over the whole video to
- * control later chunks). */
+ * control later chunks).
+ *
+ * The sampler runs where the networks are (its inputs go over once per
+ * chunk); the tokenizer and the frames stay on the host, so each chunk's
+ * sample comes back for decoding. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,7 +212,7 @@ orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tenso
     if (!st) st = orr_tensor_empty(&r.lat, ORR_F32, 5, r.latent);
     if (!st) st = orr_tensor_empty(&hint, ORR_F32, 6, hint_shape);
     if (!st) st = orr_tensor_empty(&x0, ORR_F32, 5, r.latent);
-    if (!st) st = orr_tensor_empty(&sample, ORR_F32, 5, r.latent);
+    if (!st) st = orr_tensor_empty_on(orr_transfer_device(tr), &sample, ORR_F32, 5, r.latent);
     if (!st) st = orr_tensor_empty(&cond_lat, ORR_F32, 5, r.latent);
     if (!st) st = orr_tensor_empty(&frames, ORR_F32, 5, pixel);
     int64_t total = r.chunks * r.step + 1;
@@ -256,8 +260,11 @@ orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tenso
         double t1 = now_seconds();
         if (!st) st = orr_transfer_sample(tr, sample, &cond, &sp);
         orr_tensor_free(w);
+        orr_tensor *host = NULL;
+        if (!st) st = orr_tensor_to(&host, sample, ORR_CPU);
         double t2 = now_seconds();
-        if (!st) st = normalize(r.z, sample, p, true);
+        if (!st) st = normalize(r.z, host, p, true);
+        orr_tensor_free(host);
         if (!st) st = orr_tokenizer_decode(tok, frames, r.z);
         if (st) {
             orr_error_context(st, "transfer_generate chunk %lld of %lld: ", (long long)i, (long long)r.chunks);

@@ -10,13 +10,21 @@
  *
  * The conditional and unconditional passes run as one network batch of 2B.
  * Scalars are float32 as the official code computes them from a float32
- * sigma (diffusers' schedulers and EDMScaling). */
+ * sigma (diffusers' schedulers and EDMScaling). The denoiser works where
+ * the DiT is: with the DiT on cuda, its state, the network's inputs and
+ * output and the condition stay there, and the maps above run as the
+ * kernels of cuda/sampler_step.h (the same float operations). */
 #include <math.h>
 #include <string.h>
 
 #include "../models/dit.h"
 #include "cuda/device.h"
 #include "elementwise.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/elementwise.h"
+#include "cuda/sampler_step.h"
+#endif
 
 edm_scalings orr_edm_scalings(double sigma, double sigma_data) {
     float s = (float)sigma, sd = (float)sigma_data;
@@ -40,9 +48,8 @@ static int64_t state_numel(const orr_denoiser *d) {
 }
 
 void orr_denoiser_free(orr_denoiser *d) {
-    orr_tensor *ts[] = {d->net_x,     d->net_t,     d->net_out, d->text,      d->fps,      d->padding,
-                        d->cond_mask, d->augmented, d->gt,      d->indicator, d->dev_x,    d->dev_t,
-                        d->dev_out,   d->dev_text,  d->dev_fps, d->dev_padding, d->dev_cond_mask};
+    orr_tensor *ts[] = {d->net_x,     d->net_t,     d->net_out, d->text,  d->fps,
+                        d->padding,   d->cond_mask, d->augmented, d->gt, d->indicator};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) orr_tensor_free(ts[i]);
     memset(d, 0, sizeof *d);
 }
@@ -109,7 +116,7 @@ static orr_status init_video(orr_denoiser *d, const orr_diffusion_cond *c, orr_r
         return orr_error(ORR_ERR_ARGUMENT, "sampler: augment_sigma %g must be >= 0", c->augment_sigma);
     orr_status st = check_like("condition_latent", c->condition_latent, 5, d->shape);
     if (!st && c->augment_noise) st = check_like("augment_noise", c->augment_noise, 5, d->shape);
-    /* on the host wherever the condition is: the state's updates read it there */
+    /* built on the host, then moved to the DiT's device with the rest */
     if (!st) st = orr_tensor_empty(&d->gt, ORR_F32, 5, d->shape);
     if (!st) st = orr_copy(d->gt, c->condition_latent);
     if (!st) st = orr_tensor_empty(&d->augmented, ORR_F32, 5, d->shape);
@@ -142,17 +149,18 @@ static orr_status init_video(orr_denoiser *d, const orr_diffusion_cond *c, orr_r
     return ORR_OK;
 }
 
-/* The network's inputs and output on the DiT's device; the constant ones
- * (text, fps, masks) go over once. */
+/* The constant inputs (text, fps, masks) and the condition, built on the
+ * host, go over to the DiT's device once; the indicator stays (the device
+ * kernels take the number of condition frames). */
 static orr_status init_device(orr_denoiser *d, orr_device device) {
-    orr_tensor *host[] = {d->text, d->fps, d->padding, d->cond_mask};
-    orr_tensor **dev[] = {&d->dev_text, &d->dev_fps, &d->dev_padding, &d->dev_cond_mask};
+    orr_tensor **moved[] = {&d->text, &d->fps, &d->padding, &d->cond_mask, &d->gt, &d->augmented};
     orr_status st = ORR_OK;
-    for (int i = 0; i < 4 && !st; i++)
-        if (host[i]) st = orr_tensor_to(dev[i], host[i], device);
-    if (!st) st = orr_tensor_empty_on(device, &d->dev_x, ORR_F32, 5, d->net_x->shape);
-    if (!st) st = orr_tensor_empty_on(device, &d->dev_out, ORR_F32, 5, d->net_out->shape);
-    if (!st) st = orr_tensor_empty_on(device, &d->dev_t, ORR_F32, 1, d->net_t->shape);
+    for (size_t i = 0; i < sizeof moved / sizeof moved[0] && !st; i++) {
+        orr_tensor *there = NULL;
+        if (!*moved[i] || (st = orr_tensor_to(&there, *moved[i], device))) continue;
+        orr_tensor_free(*moved[i]);
+        *moved[i] = there;
+    }
     return st ? orr_error_context(st, "sampler: the network's inputs on %s: ", orr_device_name(device)) : ORR_OK;
 }
 
@@ -181,9 +189,10 @@ orr_status orr_denoiser_init(orr_denoiser *d, orr_dit *dit, const orr_diffusion_
     if (!st && !(cond->fps > 0)) st = orr_error(ORR_ERR_ARGUMENT, "sampler: fps %g must be > 0", cond->fps);
     if (!st) st = init_text(d, cond);
     int64_t net_shape[5] = {2 * B, shape[1], shape[2], shape[3], shape[4]};
-    if (!st) st = orr_tensor_empty(&d->net_x, ORR_F32, 5, net_shape);
-    if (!st) st = orr_tensor_empty(&d->net_out, ORR_F32, 5, net_shape);
-    if (!st) st = orr_tensor_empty(&d->net_t, ORR_F32, 1, (int64_t[]){2 * B});
+    orr_device device = dit->device;
+    if (!st) st = orr_tensor_empty_on(device, &d->net_x, ORR_F32, 5, net_shape);
+    if (!st) st = orr_tensor_empty_on(device, &d->net_out, ORR_F32, 5, net_shape);
+    if (!st) st = orr_tensor_empty_on(device, &d->net_t, ORR_F32, 1, (int64_t[]){2 * B});
     if (!st) st = orr_tensor_empty(&d->fps, ORR_F32, 1, (int64_t[]){2 * B});
     if (!st) st = orr_fill(d->fps, cond->fps);
     const orr_tensor *pm = cond->padding_mask;
@@ -194,54 +203,93 @@ orr_status orr_denoiser_init(orr_denoiser *d, orr_dit *dit, const orr_diffusion_
         if (!st) st = stack_pair(d->padding, pm, pm);
     }
     if (!st && d->video) st = init_video(d, cond, rng);
-    if (!st && dit->device != ORR_CPU) st = init_device(d, dit->device);
+    if (!st && device != ORR_CPU) st = init_device(d, device);
     if (st) orr_denoiser_free(d);
-    return st;
-}
-
-/* dst[:batch] = src[:batch] (across devices) */
-static orr_status copy_head(orr_tensor *dst, orr_tensor *src, int64_t batch) {
-    orr_tensor *a = NULL, *b = NULL;
-    orr_status st = orr_tensor_narrow(&a, dst, 0, 0, batch);
-    if (!st) st = orr_tensor_narrow(&b, src, 0, 0, batch);
-    if (!st) st = orr_copy(a, b);
-    orr_tensor_free(a);
-    orr_tensor_free(b);
     return st;
 }
 
 /* One network call on the first `batch` items of the stacked inputs. */
 static orr_status run_net(orr_denoiser *d, int64_t batch) {
-    bool device = d->dev_x != NULL;
-    orr_tensor *v[6] = {NULL};
-    orr_tensor *src[6] = {d->net_x, d->net_t, d->text, d->fps, d->padding, d->cond_mask};
-    orr_tensor *on_device[6] = {d->dev_x, d->dev_t, d->dev_text, d->dev_fps, d->dev_padding, d->dev_cond_mask};
-    orr_tensor *net_out = device ? d->dev_out : d->net_out;
+    orr_tensor *v[7] = {NULL};
+    orr_tensor *src[7] = {d->net_x, d->net_t, d->text, d->fps, d->padding, d->cond_mask, d->net_out};
     orr_status st = ORR_OK;
-    if (device) {
-        st = copy_head(d->dev_x, d->net_x, batch);
-        if (!st) st = copy_head(d->dev_t, d->net_t, batch);
-    }
-    for (int i = 0; i < 6 && !st; i++)
-        if (src[i]) st = orr_tensor_narrow(&v[i], device ? on_device[i] : src[i], 0, 0, batch);
-    orr_tensor *out = NULL;
-    if (!st) st = orr_tensor_narrow(&out, net_out, 0, 0, batch);
+    for (int i = 0; i < 7 && !st; i++)
+        if (src[i]) st = orr_tensor_narrow(&v[i], src[i], 0, 0, batch);
     if (!st) {
         orr_dit_inputs in = {v[0], v[1], v[2], v[3], v[4], v[5]};
-        st = orr_dit_forward(d->dit, out, &in, NULL);
+        st = orr_dit_forward(d->dit, v[6], &in, NULL);
     }
-    if (!st && device) st = copy_head(d->net_out, d->dev_out, batch);
-    orr_tensor_free(out);
-    for (int i = 0; i < 6; i++) orr_tensor_free(v[i]);
+    for (int i = 0; i < 7; i++) orr_tensor_free(v[i]);
     return st;
 }
 
-static orr_status record(orr_tensor *dst, const float *src, int64_t n) {
+/* A state on `device` into a host trace tensor. */
+static orr_status record(orr_device device, orr_tensor *dst, const float *src, int64_t n) {
     if (!dst) return ORR_OK;
-    if (orr_tensor_numel(dst) != n || dst->dtype != ORR_F32 || !orr_tensor_is_contiguous(dst))
-        return orr_error(ORR_ERR_SHAPE, "denoise: a trace tensor is not a contiguous f32 state");
+    if (orr_tensor_numel(dst) != n || dst->dtype != ORR_F32 || !orr_tensor_is_contiguous(dst) ||
+        dst->device != ORR_CPU)
+        return orr_error(ORR_ERR_SHAPE, "denoise: a trace tensor is not a contiguous f32 state on the cpu");
+    if (device != ORR_CPU) return orr_cuda_download(dst->data, src, (size_t)n * sizeof *src);
     memcpy(dst->data, src, (size_t)n * sizeof *src);
     return ORR_OK;
+}
+
+static orr_status record_all(orr_device device, const denoise_trace *trace, const float *x_in, const float *net_x,
+                             const float *out_c, const float *out_u, const float *guided, int64_t n) {
+    orr_status st;
+    if ((st = record(device, trace->x_in, x_in, n)) || (st = record(device, trace->net_in, net_x, n)) ||
+        (st = record(device, trace->out_cond, out_c, n)) || (st = record(device, trace->out_uncond, out_u, n)))
+        return st;
+    return record(device, trace->guided, guided, n);
+}
+
+#ifdef ORR_HAVE_CUDA
+/* orr_denoise with the state on cuda: the same steps as the host code
+ * below, as two kernels around the network call. */
+static orr_status denoise_cuda(orr_denoiser *d, float *x0, float *x_eff, const float *x, edm_scalings e,
+                               edm_scalings ev, bool conditioned, float c_noise, double guidance,
+                               const denoise_trace *trace) {
+    int64_t n = state_numel(d), B = d->shape[0];
+    cudaStream_t stream = orr_cuda_stream();
+    if (!stream) return orr_error_context(ORR_ERR_UNSUPPORTED, "denoise: ");
+    orr_cuda_state_dims dims = {B, d->shape[1], d->shape[2], d->shape[3] * d->shape[4],
+                                conditioned ? d->cond->condition_frames : 0};
+    const float *aug = d->video ? d->augmented->data : NULL, *gt = d->video ? d->gt->data : NULL;
+    float *net_x = d->net_x->data, *out_c = d->net_out->data, *out_u = guidance != 0.0 ? out_c + n : NULL;
+    orr_status st = orr_cuda_edm_input(x_eff, net_x, d->net_t->data, x, aug, dims, ev.c_in, e.c_in, c_noise, d->bf16,
+                                       stream);
+    if (!st) st = run_net(d, out_u ? 2 * B : B);
+    if (st) return st;
+    orr_tensor *guided = NULL;
+    if (trace && trace->guided && (st = orr_tensor_empty_on(ORR_CUDA, &guided, ORR_F32, 5, d->shape))) return st;
+    st = orr_cuda_edm_output(x0, guided ? guided->data : NULL, out_c, out_u, x_eff, gt, dims, (float)guidance,
+                             e.c_skip, e.c_out, ev.c_skip, ev.c_out, d->bf16, stream);
+    if (!st && trace)
+        st = record_all(ORR_CUDA, trace, x_eff, net_x, out_c, out_u ? out_u : out_c, guided ? guided->data : NULL,
+                        n);
+    orr_tensor_free(guided);
+    return st;
+}
+#endif
+
+/* How many of the n values at x (on `device`) are NaN or Inf. */
+static orr_status count_nonfinite(orr_device device, const float *x, int64_t n, int64_t *bad) {
+    *bad = 0;
+    if (device == ORR_CPU) {
+        *bad = orr_cpu_count_nonfinite(x, n);
+        return ORR_OK;
+    }
+#ifdef ORR_HAVE_CUDA
+    int64_t *count = NULL;
+    orr_status st = orr_cuda_scratch_alloc(sizeof *count, (void **)&count);
+    if (!st) st = orr_cuda_count_nonfinite(count, x, n, orr_cuda_stream());
+    if (!st) st = orr_cuda_download(bad, count, sizeof *bad);
+    if (count) orr_cuda_scratch_free(count, sizeof *count);
+    return st;
+#else
+    return orr_error(ORR_ERR_UNSUPPORTED, "denoise: the state is on %s in a build without CUDA",
+                     orr_device_name(device));
+#endif
 }
 
 orr_status orr_denoise(orr_denoiser *d, float *x0, float *x_eff, const float *x, double sigma, double guidance,
@@ -249,7 +297,10 @@ orr_status orr_denoise(orr_denoiser *d, float *x0, float *x_eff, const float *x,
     int64_t n = state_numel(d), B = d->shape[0];
     int64_t frame = d->shape[3] * d->shape[4], T = d->shape[2], C = d->shape[1];
     if (!(sigma > 0) || !isfinite(sigma)) return orr_error(ORR_ERR_ARGUMENT, "denoise: sigma %g must be > 0", sigma);
-    int64_t bad = orr_cpu_count_nonfinite(x, n);
+    orr_device device = d->dit->device;
+    int64_t bad;
+    orr_status st = count_nonfinite(device, x, n, &bad);
+    if (st) return st;
     if (bad)
         return orr_error(ORR_ERR_NONFINITE, "sampler: the state holds %lld NaN/Inf values at sigma %g", (long long)bad,
                          sigma);
@@ -258,6 +309,10 @@ orr_status orr_denoise(orr_denoiser *d, float *x0, float *x_eff, const float *x,
     double sigma_v = d->bf16 ? round_bf16((float)sigma) : (float)sigma;
     edm_scalings ev = orr_edm_scalings(sigma_v, d->sigma_data);
     bool conditioned = d->video && (float)d->cond->augment_sigma < (float)sigma_v;
+    float c_noise = d->bf16 ? round_bf16(e.c_noise) : e.c_noise;
+#ifdef ORR_HAVE_CUDA
+    if (device == ORR_CUDA) return denoise_cuda(d, x0, x_eff, x, e, ev, conditioned, c_noise, guidance, trace);
+#endif
     const float *ind = d->video ? d->indicator->data : NULL;
 
     float *x_in = x_eff;
@@ -276,10 +331,9 @@ orr_status orr_denoise(orr_denoiser *d, float *x0, float *x_eff, const float *x,
     for (int64_t i = 0; i < n; i++) net_x[i] = x_in[i] * e.c_in;
     if (d->bf16) round_bf16_all(net_x, n);
     memcpy(net_x + n, net_x, (size_t)n * sizeof *net_x);
-    float c_noise = d->bf16 ? round_bf16(e.c_noise) : e.c_noise;
     for (int64_t b = 0; b < 2 * B; b++) net_t[b] = c_noise;
     /* with no guidance F = F_c, so the unconditional pass is skipped */
-    orr_status st = run_net(d, guidance != 0.0 ? 2 * B : B);
+    st = run_net(d, guidance != 0.0 ? 2 * B : B);
     if (st) return st;
     float *out_c = d->net_out->data, *out_u = out_c + n;
     if (d->bf16) round_bf16_all(out_c, guidance != 0.0 ? 2 * n : n);
@@ -296,13 +350,8 @@ orr_status orr_denoise(orr_denoiser *d, float *x0, float *x_eff, const float *x,
                     for (int64_t i = (bc * T + t) * frame, e2 = i + frame; i < e2; i++)
                         F[i] = gt[i] / ev.c_out - ev.c_skip * x_in[i];
     }
-    if (trace) {
-        if ((st = record(trace->x_in, x_in, n)) || (st = record(trace->net_in, net_x, n)) ||
-            (st = record(trace->out_cond, out_c, n)) ||
-            (st = record(trace->out_uncond, guidance != 0.0 ? out_u : out_c, n)) ||
-            (st = record(trace->guided, F, n)))
-            return st;
-    }
+    if (trace && (st = record_all(ORR_CPU, trace, x_in, net_x, out_c, guidance != 0.0 ? out_u : out_c, F, n)))
+        return st;
     for (int64_t i = 0; i < n; i++) x0[i] = e.c_skip * x_in[i] + e.c_out * F[i];
     return ORR_OK;
 }

@@ -9,7 +9,13 @@
  *  - DPM-Solver++(2M) (Lu et al. 2022), as k-diffusion's sample_dpmpp_2m.
  *
  * A schedule whose last sigma is not 0 ends with one more denoiser call at
- * it, whose estimate is the sample (the official RES sampler's clean step). */
+ * it, whose estimate is the sample (the official RES sampler's clean step).
+ *
+ * The state lives where the DiT is. On cuda every update below runs as a
+ * kernel of cuda/sampler_step.h with the cpu's float (RES: double)
+ * operations, so a step given the same network output gives the cpu's
+ * numbers; the host reads back only a NaN count per denoiser call and, for
+ * a preview, the state and the estimate. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +24,11 @@
 #include "../models/dit.h"
 #include "cuda/device.h"
 #include "elementwise.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/copy.h"
+#include "cuda/sampler_step.h"
+#endif
 
 void orr_diffusion_cond_init(orr_diffusion_cond *c) {
     memset(c, 0, sizeof *c);
@@ -125,11 +136,86 @@ typedef struct loop {
     const orr_sampler_params *p;
     const double *sigmas;
     int64_t n;
+    orr_device device;                           /* the DiT's: where the buffers below are */
     float *x0, *x_eff, *x1, *x0_prev, *scratch; /* float32 working buffers */
     double *xd;                                  /* RES float64 state */
+    orr_tensor *shown_x, *shown_x0;              /* previews of a device state, on the host */
     bool have_prev;
     double h_prev, sigma_prev;
 } loop;
+
+/* ---- the state operations, on the cpu or on cuda ------------------------------- */
+
+#ifdef ORR_HAVE_CUDA
+static orr_status no_stream(void) { return orr_error_context(ORR_ERR_UNSUPPORTED, "sampler: "); }
+#endif
+
+static orr_status copy_state(const loop *l, float *dst, const float *src) {
+    if (dst == src) return ORR_OK;
+#ifdef ORR_HAVE_CUDA
+    if (l->device == ORR_CUDA) {
+        cudaStream_t stream = orr_cuda_stream();
+        if (!stream) return no_stream();
+        return orr_cuda_check(cudaMemcpyAsync(dst, src, (size_t)l->n * sizeof *dst, cudaMemcpyDeviceToDevice, stream),
+                              "sampler", "copying the state");
+    }
+#endif
+    memcpy(dst, src, (size_t)l->n * sizeof *dst);
+    return ORR_OK;
+}
+
+/* dst = (float)src or (double)src over the state (RES's two precisions). */
+static orr_status convert_state(const loop *l, void *dst, orr_dtype dst_dtype, const void *src, orr_dtype src_dtype) {
+#ifdef ORR_HAVE_CUDA
+    if (l->device == ORR_CUDA) {
+        cudaStream_t stream = orr_cuda_stream();
+        if (!stream) return no_stream();
+        int64_t one = 1, n = l->n;
+        return orr_cuda_copy_strided(dst, dst_dtype, &one, src, src_dtype, &one, 1, &n, stream);
+    }
+#endif
+    if (dst_dtype == ORR_F32)
+        for (int64_t k = 0; k < l->n; k++) ((float *)dst)[k] = (float)((const double *)src)[k];
+    else
+        for (int64_t k = 0; k < l->n; k++) ((double *)dst)[k] = ((const float *)src)[k];
+    return ORR_OK;
+}
+
+static orr_status euler(const loop *l, float *x_next, const float *x, const float *x0, float s, float sn) {
+#ifdef ORR_HAVE_CUDA
+    if (l->device == ORR_CUDA) {
+        cudaStream_t stream = orr_cuda_stream();
+        return stream ? orr_cuda_euler_step(x_next, x, x0, l->n, s, sn, stream) : no_stream();
+    }
+#endif
+    orr_euler_step(x_next, x, x0, l->n, s, sn);
+    return ORR_OK;
+}
+
+static orr_status res_update(const loop *l, const float *x0_prev, double s, double t) {
+#ifdef ORR_HAVE_CUDA
+    if (l->device == ORR_CUDA) {
+        cudaStream_t stream = orr_cuda_stream();
+        return stream ? orr_cuda_res_2ab_update(l->xd, l->x0, x0_prev, l->n, s, t, l->sigma_prev, stream)
+                      : no_stream();
+    }
+#endif
+    orr_res_2ab_update(l->xd, l->x0, x0_prev, l->n, s, t, l->sigma_prev);
+    return ORR_OK;
+}
+
+static orr_status round_state_bf16(const loop *l, float *x) {
+#ifdef ORR_HAVE_CUDA
+    if (l->device == ORR_CUDA) {
+        cudaStream_t stream = orr_cuda_stream();
+        return stream ? orr_cuda_round_bf16(x, l->n, stream) : no_stream();
+    }
+#endif
+    for (int64_t k = 0; k < l->n; k++) x[k] = orr_bf16_to_f32(orr_f32_to_bf16(x[k]));
+    return ORR_OK;
+}
+
+/* ---- the steps ------------------------------------------------------------------ */
 
 static double guidance_at(const loop *l, int i) {
     const orr_sampler_params *p = l->p;
@@ -139,24 +225,26 @@ static double guidance_at(const loop *l, int i) {
 static orr_status step_euler(loop *l, float *x, int i) {
     double s = l->sigmas[i], sn = l->sigmas[i + 1];
     orr_status st = orr_denoise(l->d, l->x0, l->x_eff, x, s, guidance_at(l, i), NULL);
-    if (st) return st;
-    orr_euler_step(x, l->x_eff, l->x0, l->n, (float)s, (float)sn);
-    return ORR_OK;
+    return st ? st : euler(l, x, l->x_eff, l->x0, (float)s, (float)sn);
 }
 
 static orr_status step_heun(loop *l, float *x, int i) {
     double s = l->sigmas[i], sn = l->sigmas[i + 1], g = guidance_at(l, i);
     orr_status st = orr_denoise(l->d, l->x0, l->x_eff, x, s, g, NULL);
-    if (st) return st;
-    orr_euler_step(l->x1, l->x_eff, l->x0, l->n, (float)s, (float)sn);
-    if (sn == 0) {
-        memcpy(x, l->x1, (size_t)l->n * sizeof *x);
-        return ORR_OK;
-    }
+    if (!st) st = euler(l, l->x1, l->x_eff, l->x0, (float)s, (float)sn);
+    if (st || sn == 0) return st ? st : copy_state(l, x, l->x1);
     /* the correction averages the slopes at both ends; x0 stays the first
      * estimate for the preview */
     if ((st = orr_denoise(l->d, l->scratch, l->x1, l->x1, sn, g, NULL))) return st;
     float dt = (float)(sn - s);
+#ifdef ORR_HAVE_CUDA
+    if (l->device == ORR_CUDA) {
+        cudaStream_t stream = orr_cuda_stream();
+        return stream ? orr_cuda_heun_correct(x, l->x_eff, l->x0, l->x1, l->scratch, l->n, (float)s, (float)sn, dt,
+                                              stream)
+                      : no_stream();
+    }
+#endif
     for (int64_t k = 0; k < l->n; k++) {
         float d1 = (l->x_eff[k] - l->x0[k]) / (float)s, d2 = (l->x1[k] - l->scratch[k]) / (float)sn;
         x[k] = l->x_eff[k] + dt * 0.5f * (d1 + d2);
@@ -167,27 +255,39 @@ static orr_status step_heun(loop *l, float *x, int i) {
 static orr_status step_res(loop *l, float *x, int i) {
     double s = l->sigmas[i], t = l->sigmas[i + 1];
     /* the denoiser sees the float64 state in float32, as the official x0_fn */
-    for (int64_t k = 0; k < l->n; k++) x[k] = (float)l->xd[k];
-    orr_status st = orr_denoise(l->d, l->x0, l->x_eff, x, s, guidance_at(l, i), NULL);
+    orr_status st = convert_state(l, x, ORR_F32, l->xd, ORR_F64);
+    if (!st) st = orr_denoise(l->d, l->x0, l->x_eff, x, s, guidance_at(l, i), NULL);
+    if (!st && l->d->video) st = convert_state(l, l->xd, ORR_F64, l->x_eff, ORR_F32);
+    if (!st) st = res_update(l, l->have_prev ? l->x0_prev : NULL, s, t);
+    if (!st) st = copy_state(l, l->x0_prev, l->x0);
     if (st) return st;
-    if (l->d->video)
-        for (int64_t k = 0; k < l->n; k++) l->xd[k] = l->x_eff[k];
-    orr_res_2ab_update(l->xd, l->x0, l->have_prev ? l->x0_prev : NULL, l->n, s, t, l->sigma_prev);
-    memcpy(l->x0_prev, l->x0, (size_t)l->n * sizeof *l->x0);
     l->have_prev = true;
     l->sigma_prev = s;
-    for (int64_t k = 0; k < l->n; k++) x[k] = (float)l->xd[k];
+    return convert_state(l, x, ORR_F32, l->xd, ORR_F64);
+}
+
+/* x = ratio x_eff + k_d (w_cur x0 + w_prev x0_prev), the mix in double. */
+static orr_status dpmpp_combine(const loop *l, float *x, float ratio, float k_d, double w_cur, double w_prev) {
+#ifdef ORR_HAVE_CUDA
+    if (l->device == ORR_CUDA) {
+        cudaStream_t stream = orr_cuda_stream();
+        return stream ? orr_cuda_dpmpp_2m_step(x, l->x_eff, l->x0, l->have_prev ? l->x0_prev : NULL, l->n, ratio, k_d,
+                                               w_cur, w_prev, stream)
+                      : no_stream();
+    }
+#endif
+    for (int64_t k = 0; k < l->n; k++) {
+        /* x0_prev is uninitialised before the second step: never read it there */
+        double denoised = l->have_prev ? w_cur * l->x0[k] + w_prev * l->x0_prev[k] : l->x0[k];
+        x[k] = ratio * l->x_eff[k] + k_d * (float)denoised;
+    }
     return ORR_OK;
 }
 
 static orr_status step_dpmpp_2m(loop *l, float *x, int i) {
     double s = l->sigmas[i], sn = l->sigmas[i + 1];
     orr_status st = orr_denoise(l->d, l->x0, l->x_eff, x, s, guidance_at(l, i), NULL);
-    if (st) return st;
-    if (sn == 0) {
-        memcpy(x, l->x0, (size_t)l->n * sizeof *x);
-        return ORR_OK;
-    }
+    if (st || sn == 0) return st ? st : copy_state(l, x, l->x0);
     double h = log(s) - log(sn);
     double w_cur = 1.0, w_prev = 0.0;
     if (l->have_prev) {
@@ -196,21 +296,29 @@ static orr_status step_dpmpp_2m(loop *l, float *x, int i) {
         w_prev = -1.0 / (2.0 * r);
     }
     float ratio = (float)(sn / s), k_d = (float)-expm1(-h);
-    for (int64_t k = 0; k < l->n; k++) {
-        /* x0_prev is uninitialised before the second step: never read it there */
-        double denoised = l->have_prev ? w_cur * l->x0[k] + w_prev * l->x0_prev[k] : l->x0[k];
-        x[k] = ratio * l->x_eff[k] + k_d * (float)denoised;
-    }
-    memcpy(l->x0_prev, l->x0, (size_t)l->n * sizeof *x);
+    st = dpmpp_combine(l, x, ratio, k_d, w_cur, w_prev);
+    if (!st) st = copy_state(l, l->x0_prev, l->x0);
+    if (st) return st;
     l->have_prev = true;
     l->h_prev = h;
     return ORR_OK;
 }
 
-static orr_status preview(const loop *l, int step, const float *x, const float *x0) {
+/* The callback sees host tensors: a device state is copied over first. */
+static orr_status preview(loop *l, int step, const float *x, const float *x0) {
     const orr_sampler_params *p = l->p;
+    orr_status st = ORR_OK;
+    if (l->device != ORR_CPU) {
+        if (!l->shown_x) st = orr_tensor_empty(&l->shown_x, ORR_F32, 5, l->d->shape);
+        if (!st && !l->shown_x0) st = orr_tensor_empty(&l->shown_x0, ORR_F32, 5, l->d->shape);
+        if (!st) st = orr_cuda_download(l->shown_x->data, x, orr_tensor_nbytes(l->shown_x));
+        if (!st) st = orr_cuda_download(l->shown_x0->data, x0, orr_tensor_nbytes(l->shown_x0));
+        if (st) return st;
+        x = l->shown_x->data;
+        x0 = l->shown_x0->data;
+    }
     orr_tensor *tx, *tx0;
-    orr_status st = orr_tensor_wrap(&tx, (void *)x, ORR_F32, 5, l->d->shape, NULL, NULL);
+    st = orr_tensor_wrap(&tx, (void *)x, ORR_F32, 5, l->d->shape, NULL, NULL);
     if (st) return st;
     if ((st = orr_tensor_wrap(&tx0, (void *)x0, ORR_F32, 5, l->d->shape, NULL, NULL))) {
         orr_tensor_free(tx);
@@ -225,15 +333,14 @@ static orr_status preview(const loop *l, int step, const float *x, const float *
 orr_status orr_sampler_run(orr_denoiser *d, float *x, const double *sigmas, const orr_sampler_params *p) {
     int steps = p->steps;
     int64_t n = d->shape[0] * d->shape[1] * d->shape[2] * d->shape[3] * d->shape[4];
-    loop l = {d, p, sigmas, n, NULL, NULL, NULL, NULL, NULL, NULL, false, 0, 0};
+    loop l = {.d = d, .p = p, .sigmas = sigmas, .n = n, .device = d->dit->device};
     bool res = p->kind == ORR_SAMPLER_RES_2AB;
     float **fbufs[] = {&l.x0, &l.x_eff, &l.x1, &l.x0_prev, &l.scratch};
     orr_status st = ORR_OK;
     for (size_t i = 0; i < sizeof fbufs / sizeof fbufs[0] && !st; i++)
-        st = orr_mem_alloc(ORR_CPU, (size_t)n * sizeof(float), (void **)fbufs[i]);
-    if (!st && res) st = orr_mem_alloc(ORR_CPU, (size_t)n * sizeof(double), (void **)&l.xd);
-    if (!st && res)
-        for (int64_t k = 0; k < n; k++) l.xd[k] = x[k];
+        st = orr_mem_alloc(l.device, (size_t)n * sizeof(float), (void **)fbufs[i]);
+    if (!st && res) st = orr_mem_alloc(l.device, (size_t)n * sizeof(double), (void **)&l.xd);
+    if (!st && res) st = convert_state(&l, l.xd, ORR_F64, x, ORR_F32);
 
     double start = now_seconds();
     for (int i = 0; !st && i < steps; i++) {
@@ -251,8 +358,7 @@ orr_status orr_sampler_run(orr_denoiser *d, float *x, const double *sigmas, cons
             orr_error_context(st, "sampler (%s) step %d at sigma %g: ", kind_name(p->kind), i, sigmas[i]);
             break;
         }
-        if (d->bf16)
-            for (int64_t k = 0; k < n; k++) x[k] = orr_bf16_to_f32(orr_f32_to_bf16(x[k]));
+        if (d->bf16 && (st = round_state_bf16(&l, x))) break;
         if (p->preview && (i % (p->preview_every > 0 ? p->preview_every : 1) == 0 || i == steps - 1))
             st = preview(&l, i, x, l.x0);
         if (p->progress) {
@@ -264,60 +370,69 @@ orr_status orr_sampler_run(orr_denoiser *d, float *x, const double *sigmas, cons
     if (!st && sigmas[steps] > 0) {
         /* the clean step: the estimate at the last sigma is the sample */
         st = orr_denoise(d, l.x0, l.x_eff, x, sigmas[steps], guidance_at(&l, steps), NULL);
-        if (!st) memcpy(x, l.x0, (size_t)n * sizeof *x);
+        if (!st) st = copy_state(&l, x, l.x0);
         else orr_error_context(st, "sampler (%s) final denoise at sigma %g: ", kind_name(p->kind), sigmas[steps]);
     }
     for (size_t i = 0; i < sizeof fbufs / sizeof fbufs[0]; i++)
-        if (*fbufs[i]) orr_mem_free(ORR_CPU, *fbufs[i], (size_t)n * sizeof(float));
-    if (l.xd) orr_mem_free(ORR_CPU, l.xd, (size_t)n * sizeof(double));
+        if (*fbufs[i]) orr_mem_free(l.device, *fbufs[i], (size_t)n * sizeof(float));
+    if (l.xd) orr_mem_free(l.device, l.xd, (size_t)n * sizeof(double));
+    orr_tensor_free(l.shown_x);
+    orr_tensor_free(l.shown_x0);
+    return st;
+}
+
+/* A tensor over the n floats of state at x, on `device`, shaped like `like`
+ * (a view: x stays the caller's). */
+static orr_status state_view(orr_tensor **out, orr_device device, float *x, const orr_tensor *like) {
+    orr_storage *s;
+    orr_status st = orr_storage_create(device, x, (size_t)orr_tensor_numel(like) * sizeof *x, NULL, NULL, &s);
+    if (st) return st;
+    st = orr_tensor_over(out, s, 0, ORR_F32, like->ndim, like->shape);
+    orr_storage_release(s);
     return st;
 }
 
 /* The initial state: init_latent + sigma_0 noise, or noise scaled to the
- * first sigma (sqrt(sigma_0^2 + 1) for Euler, diffusers' init_noise_sigma). */
-orr_status orr_sampler_initial_state(float *x, const orr_tensor *out, const orr_sampler_params *p, double sigma0,
+ * first sigma (sqrt(sigma_0^2 + 1) for Euler, diffusers' init_noise_sigma).
+ * On a device the same float operations run as ops there. */
+orr_status orr_sampler_initial_state(float *x, const orr_tensor *like, const orr_sampler_params *p, double sigma0,
                                      orr_rng *rng) {
-    int64_t n = orr_tensor_numel(out);
+    int64_t n = orr_tensor_numel(like);
     orr_tensor *noise = NULL;
     orr_status st;
     char a[200], b[200];
     const orr_tensor *given[] = {p->init_noise, p->init_latent};
     static const char *names[] = {"init_noise", "init_latent"};
     for (int i = 0; i < 2; i++)
-        if (given[i] && !orr_tensor_same_shape(given[i], out))
+        if (given[i] && !orr_tensor_same_shape(given[i], like))
             return orr_error(ORR_ERR_SHAPE, "sampler: %s is %s but out is %s", names[i],
-                             orr_tensor_describe(given[i], a, sizeof a), orr_tensor_describe(out, b, sizeof b));
-    if ((st = orr_tensor_wrap(&noise, x, ORR_F32, out->ndim, out->shape, NULL, NULL))) return st;
-    if (p->init_noise) {
-        st = orr_copy(noise, p->init_noise);
-    } else if (out->device != ORR_CPU) {
-        orr_tensor *drawn = NULL;
-        st = orr_tensor_empty_on(out->device, &drawn, ORR_F32, out->ndim, out->shape);
-        if (!st) st = orr_rng_normal(rng, drawn, 0.0f, 1.0f);
-        if (!st) st = orr_copy(noise, drawn);
-        orr_tensor_free(drawn);
-    } else {
-        st = orr_rng_normal(rng, noise, 0.0f, 1.0f);
-    }
-    orr_tensor_free(noise);
-    if (st) return st;
-    if (p->init_latent) {
+                             orr_tensor_describe(given[i], a, sizeof a), orr_tensor_describe(like, b, sizeof b));
+    orr_device device = like->device;
+    if ((st = state_view(&noise, device, x, like))) return st;
+    st = p->init_noise ? orr_copy(noise, p->init_noise) : orr_rng_normal(rng, noise, 0.0f, 1.0f);
+    float scale = (float)(p->init_latent ? sigma0
+                          : p->kind == ORR_SAMPLER_EULER ? sqrt(sigma0 * sigma0 + 1.0)
+                                                          : sigma0);
+    if (!st && device != ORR_CPU) {
+        /* x * scale (+ 0: exact), then + init_latent */
+        orr_tensor *lat = NULL;
+        st = orr_affine(noise, noise, scale, 0.0f);
+        if (!st && p->init_latent) st = orr_tensor_to(&lat, p->init_latent, device);
+        if (!st && lat) st = orr_binary(noise, lat, noise, ORR_ADD);
+        orr_tensor_free(lat);
+    } else if (!st && p->init_latent) {
         orr_tensor *host = NULL, *lat = NULL;
-        const float *l;
-        /* the state is on the host: a device latent comes over first */
-        if ((st = orr_tensor_to(&host, p->init_latent, ORR_CPU))) return st;
-        if ((st = orr_input_f32(host, &lat, &l))) {
-            orr_tensor_free(host);
-            return st;
-        }
-        for (int64_t i = 0; i < n; i++) x[i] = l[i] + x[i] * (float)sigma0;
+        const float *l = NULL;
+        st = orr_tensor_to(&host, p->init_latent, ORR_CPU);
+        if (!st) st = orr_input_f32(host, &lat, &l);
+        for (int64_t i = 0; !st && i < n; i++) x[i] = l[i] + x[i] * scale;
         orr_tensor_free(lat);
         orr_tensor_free(host);
-    } else {
-        float scale = (float)(p->kind == ORR_SAMPLER_EULER ? sqrt(sigma0 * sigma0 + 1.0) : sigma0);
+    } else if (!st) {
         for (int64_t i = 0; i < n; i++) x[i] *= scale;
     }
-    return ORR_OK;
+    orr_tensor_free(noise);
+    return st;
 }
 
 orr_status orr_dit_sample(orr_dit *dit, orr_tensor *out, const orr_diffusion_cond *cond, const orr_sampler_params *p) {
@@ -333,20 +448,20 @@ orr_status orr_dit_sample(orr_dit *dit, orr_tensor *out, const orr_diffusion_con
     orr_rng_init(&rng, p->seed);
     orr_denoiser d;
     float *x;
-    int64_t n = orr_tensor_numel(out);
     orr_tensor *state = NULL;
     st = orr_sampler_sigmas(p, sigmas, p->steps + 1);
-    if (!st) st = orr_tensor_empty(&state, ORR_F32, 5, out->shape);
+    /* the state lives where the DiT is; out may be anywhere */
+    if (!st) st = orr_tensor_empty_on(dit->device, &state, ORR_F32, 5, out->shape);
     if (st) {
         free(sigmas);
         return st;
     }
     x = state->data;
-    st = orr_sampler_initial_state(x, out, p, sigmas[0], &rng);
-    if (!st) {
-        int64_t bad = orr_cpu_count_nonfinite(x, n);
-        if (bad) st = orr_error(ORR_ERR_NONFINITE, "dit_sample: the initial state holds %lld NaN/Inf values", (long long)bad);
-    }
+    st = orr_sampler_initial_state(x, state, p, sigmas[0], &rng);
+    int64_t bad = 0;
+    if (!st) st = orr_count_nonfinite(state, &bad);
+    if (!st && bad)
+        st = orr_error(ORR_ERR_NONFINITE, "dit_sample: the initial state holds %lld NaN/Inf values", (long long)bad);
     if (!st) st = orr_denoiser_init(&d, dit, cond, out->shape, p->sigma_data, p->bf16, &rng);
     if (!st) {
         st = orr_sampler_run(&d, x, sigmas, p);
