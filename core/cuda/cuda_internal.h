@@ -27,6 +27,13 @@ orr_status orr_cuda_ready(const char *op);
  * (with orr_last_error set) when the device cannot be used. */
 cudaStream_t orr_cuda_stream(void);
 
+/* Makes `waiter` wait for the work queued so far on `signaller` through an
+ * event (nothing when they are one stream). A launcher that queues on
+ * orr_cuda_stream() but is given the caller's stream brackets its work
+ * with it: the runtime's stream after the caller's, then the caller's
+ * after the runtime's. */
+orr_status orr_cuda_order_after(const char *op, cudaStream_t waiter, cudaStream_t signaller);
+
 /* ORR_OK for cudaSuccess, else ORR_ERR_UNSUPPORTED ("cuda <op>: <what>:
  * <CUDA's message>"), ORR_ERR_MEMORY for cudaErrorMemoryAllocation. */
 orr_status orr_cuda_check(cudaError_t err, const char *op, const char *what);

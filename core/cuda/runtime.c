@@ -42,6 +42,17 @@ orr_status orr_cuda_ready(const char *op) {
 
 cudaStream_t orr_cuda_stream(void) { return orr_cuda_ready("stream") ? NULL : stream; }
 
+orr_status orr_cuda_order_after(const char *op, cudaStream_t waiter, cudaStream_t signaller) {
+    if (waiter == signaller) return ORR_OK;
+    cudaEvent_t ev;
+    orr_status st = orr_cuda_check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), op, "cudaEventCreate");
+    if (st) return st;
+    st = orr_cuda_check(cudaEventRecord(ev, signaller), op, "cudaEventRecord");
+    if (!st) st = orr_cuda_check(cudaStreamWaitEvent(waiter, ev, 0), op, "cudaStreamWaitEvent");
+    cudaEventDestroy(ev); /* released once the recorded work completes */
+    return st;
+}
+
 orr_status orr_cuda_check(cudaError_t err, const char *op, const char *what) {
     if (err == cudaSuccess) return ORR_OK;
     cudaGetLastError(); /* clears a non-sticky error, so the next call starts clean */

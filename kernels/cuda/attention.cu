@@ -24,6 +24,7 @@ extern "C" {
 #include "internal.h"
 }
 #include "attention.h"
+#include "cuda/element.cuh"
 
 namespace {
 
@@ -278,8 +279,6 @@ template <int D> size_t mma_smem_bytes() { return (size_t)(MMA_BM + 2 * MMA_BN) 
 
 constexpr int SIMT_BM = 16, SIMT_BN = 64, SIMT_DC = 64, SIMT_KLD = SIMT_DC + 1, SIMT_THREADS = 256;
 
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 template <typename T> __device__ __forceinline__ T from_float(float v);
 template <> __device__ __forceinline__ float from_float<float>(float v) { return v; }
 template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {

@@ -4,7 +4,6 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
-#include <mutex>
 
 #include <cuda_bf16.h>
 #include <cudnn.h>
@@ -13,7 +12,10 @@ extern "C" {
 #include "internal.h"
 }
 #include "conv.h"
+#include "cuda/algo_cache.cuh"
 #include "cuda/cuda_internal.h"
+#include "cuda/element.cuh"
+#include "cuda/grid.cuh"
 
 namespace {
 
@@ -32,38 +34,13 @@ struct algo_entry {
     size_t workspace;
 };
 
-std::mutex cache_mutex;
-algo_entry cache[CACHE_SIZE];
-int cache_count, cache_next;
+algo_cache<algo_entry, CACHE_SIZE> cache;
 
 void make_key(const orr_conv_shape *s, orr_dtype dtype, unsigned flags, int device, int64_t key[KEY_WORDS]) {
     key[0] = device;
     key[1] = dtype;
     key[2] = flags;
     memcpy(key + 3, s, sizeof *s);
-}
-
-bool cache_find(const int64_t key[KEY_WORDS], algo_entry *out) {
-    std::lock_guard<std::mutex> lock(cache_mutex);
-    for (int i = 0; i < cache_count; i++) {
-        if (!memcmp(cache[i].key, key, sizeof cache[i].key)) {
-            *out = cache[i];
-            return true;
-        }
-    }
-    return false;
-}
-
-void cache_store(const algo_entry *e) {
-    std::lock_guard<std::mutex> lock(cache_mutex);
-    int slot;
-    if (cache_count < CACHE_SIZE) {
-        slot = cache_count++;
-    } else { /* full: replace the oldest */
-        slot = cache_next;
-        cache_next = (cache_next + 1) % CACHE_SIZE;
-    }
-    cache[slot] = *e;
 }
 
 /* ---- descriptors -------------------------------------------------------- */
@@ -169,20 +146,15 @@ orr_status choose(cudnnHandle_t handle, const descriptors &d, const void *x, con
 
 /* ---- bias --------------------------------------------------------------- */
 
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-__device__ __forceinline__ void store(float *p, float v) { *p = v; }
-__device__ __forceinline__ void store(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
-
 /* y[n, c, :] += b[c] over planes of `spatial` contiguous elements; grid.y
  * walks the (n, c) planes, grid.x the elements of a plane. */
 template <typename T>
 __global__ void add_bias(T *y, const T *b, int64_t spatial, int64_t batch_stride, int64_t channel_stride) {
     const int64_t n = blockIdx.z, c = blockIdx.y;
-    const float bias = to_float(b[c]);
+    const float bias = load(b, c);
     T *plane = y + n * batch_stride + c * channel_stride;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < spatial; i += (int64_t)gridDim.x * blockDim.x)
-        store(plane + i, to_float(plane[i]) + bias);
+    for (int64_t i = thread_index(); i < spatial; i += thread_count())
+        store(plane, i, load(plane, i) + bias);
 }
 
 orr_status launch_bias(void *y, const void *b, orr_dtype dtype, const orr_conv_shape *s, cudaStream_t stream) {
@@ -201,17 +173,6 @@ orr_status launch_bias(void *y, const void *b, orr_dtype dtype, const orr_conv_s
         add_bias<__nv_bfloat16><<<grid, threads, 0, stream>>>((__nv_bfloat16 *)y, (const __nv_bfloat16 *)b, spatial,
                                                               s->y_stride[0], s->y_stride[1]);
     return orr_cuda_check_launch(OP);
-}
-
-/* Makes `waiter` wait for the work queued so far on `signaller`. */
-orr_status order_after(cudaStream_t waiter, cudaStream_t signaller) {
-    cudaEvent_t ev;
-    orr_status st = orr_cuda_check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), OP, "cudaEventCreate");
-    if (st) return st;
-    st = orr_cuda_check(cudaEventRecord(ev, signaller), OP, "cudaEventRecord");
-    if (!st) st = orr_cuda_check(cudaStreamWaitEvent(waiter, ev, 0), OP, "cudaStreamWaitEvent");
-    cudaEventDestroy(ev); /* released once the recorded work completes */
-    return st;
 }
 
 orr_status check_shape(const orr_conv_shape *s) {
@@ -253,9 +214,9 @@ orr_status check_shape(const orr_conv_shape *s) {
 orr_status run(cudnnHandle_t handle, const descriptors &d, void *y, const void *x, const void *w, const void *b,
                orr_dtype dtype, const orr_conv_shape *s, bool strict_fma, algo_entry *e, cudaStream_t rt) {
     orr_status st;
-    if (!cache_find(e->key, e)) {
+    if (!cache.find(e)) {
         if ((st = choose(handle, d, x, w, y, strict_fma, e))) return st;
-        cache_store(e);
+        cache.store(*e);
     }
     if ((st = orr_cuda_check_cudnn(cudnnSetConvolutionMathType(d.conv, e->math), OP, "setting the math type")))
         return st;
@@ -293,11 +254,8 @@ extern "C" orr_status orr_cuda_conv3d(void *y, const void *x, const void *w, con
     if ((st = orr_cuda_check(cudaGetDevice(&device), OP, "cudaGetDevice"))) return st;
     algo_entry e;
     make_key(s, dtype, flags & ORR_CUDA_CONV_TF32, device, e.key);
-    if (stream != rt && (st = order_after(rt, stream))) return st;
+    if ((st = orr_cuda_order_after(OP, rt, stream))) return st;
     st = run(handle, d, y, x, w, b, dtype, s, strict_fma, &e, rt);
-    if (stream != rt) {
-        orr_status st2 = order_after(stream, rt);
-        if (!st) st = st2;
-    }
-    return st;
+    const orr_status joined = orr_cuda_order_after(OP, stream, rt);
+    return st ? st : joined;
 }

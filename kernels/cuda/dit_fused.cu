@@ -5,8 +5,11 @@
 #include <cuda_bf16.h>
 #include <math.h>
 
+#include "cuda/block_reduce.cuh"
 #include "cuda/cuda_internal.h"
 #include "cuda/dit_fused.h"
+#include "cuda/element.cuh"
+#include "cuda/grid.cuh"
 
 extern "C" {
 #include "internal.h"
@@ -14,19 +17,8 @@ extern "C" {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 65535;
-
-int grid_for(int64_t n) {
-    const int64_t blocks = (n + kThreads - 1) / kThreads;
-    return (int)(blocks < 1 ? 1 : blocks < kMaxBlocks ? blocks : kMaxBlocks);
-}
-
-__device__ int64_t thread_index() { return (int64_t)blockIdx.x * blockDim.x + threadIdx.x; }
-__device__ int64_t thread_count() { return (int64_t)gridDim.x * blockDim.x; }
-
-__device__ void store(float *p, int64_t i, float v) { p[i] = v; }
-__device__ void store(__nv_bfloat16 *p, int64_t i, float v) { p[i] = __float2bfloat16_rn(v); }
+// the DiT's maps take up to 65535 blocks
+int dit_grid(int64_t work, int64_t per_block = kThreads) { return grid_for(work, per_block, 65535); }
 
 struct patch_geometry {
     int64_t cx, channels, B, T, H, W, pt, ps, tp, hp, wp, mh, mw, features, total;
@@ -77,26 +69,6 @@ __global__ void sinusoid_kernel(float *emb, const float *t, int64_t B, int64_t h
     }
 }
 
-// Sum over the block (blockDim.x a multiple of 32) in a fixed order; every
-// thread gets the result.
-__device__ double block_sum(double v) {
-    __shared__ double warp_part[32];
-    __shared__ double total;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (lane == 0) warp_part[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        v = lane < warps ? warp_part[lane] : 0.0;
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-        if (lane == 0) total = v;
-    }
-    __syncthreads();
-    const double result = total;
-    __syncthreads();
-    return result;
-}
-
 // One block per token row; the embedding row is formed twice (for the norm,
 // then for the add) rather than staged: its three sources stay in L2.
 __global__ void learnable_pos_kernel(float *x, const float *pos_t, const float *pos_h, const float *pos_w, int64_t rows,
@@ -139,9 +111,9 @@ extern "C" orr_status orr_cuda_dit_patchify(void *patches, orr_dtype dtype, cons
     g.total = B * g.tp * g.hp * g.wp * g.features;
     if (g.total == 0) return ORR_OK;
     if (dtype == ORR_F32)
-        patchify_kernel<<<grid_for(g.total), kThreads, 0, stream>>>((float *)patches, x, cmask, pmask, g);
+        patchify_kernel<<<dit_grid(g.total), kThreads, 0, stream>>>((float *)patches, x, cmask, pmask, g);
     else
-        patchify_kernel<<<grid_for(g.total), kThreads, 0, stream>>>((__nv_bfloat16 *)patches, x, cmask, pmask, g);
+        patchify_kernel<<<dit_grid(g.total), kThreads, 0, stream>>>((__nv_bfloat16 *)patches, x, cmask, pmask, g);
     return orr_cuda_check_launch("dit_patchify");
 }
 
@@ -153,7 +125,7 @@ extern "C" orr_status orr_cuda_dit_unpatchify(float *out, const float *y, int64_
                          (long long)ps);
     const int64_t total = B * C * T * H * W;
     if (total == 0) return ORR_OK;
-    unpatchify_kernel<<<grid_for(total), kThreads, 0, stream>>>(out, y, total, C, T, H, W, pt, ps);
+    unpatchify_kernel<<<dit_grid(total), kThreads, 0, stream>>>(out, y, total, C, T, H, W, pt, ps);
     return orr_cuda_check_launch("dit_unpatchify");
 }
 
@@ -163,7 +135,7 @@ extern "C" orr_status orr_cuda_dit_timestep_sinusoid(float *emb, const float *t,
         return orr_error(ORR_ERR_ARGUMENT, "cuda dit_timestep_sinusoid: %lld rows of %lld (must be even)", (long long)B,
                          (long long)dim);
     if (B * dim == 0) return ORR_OK;
-    sinusoid_kernel<<<grid_for(B * dim / 2), kThreads, 0, stream>>>(emb, t, B, dim / 2);
+    sinusoid_kernel<<<dit_grid(B * dim / 2), kThreads, 0, stream>>>(emb, t, B, dim / 2);
     return orr_cuda_check_launch("dit_timestep_sinusoid");
 }
 
@@ -175,9 +147,8 @@ extern "C" orr_status orr_cuda_dit_add_learnable_pos(float *x, const float *pos_
                          (long long)tp, (long long)hp, (long long)wp, (long long)D);
     const int64_t rows = B * tp * hp * wp;
     if (rows == 0) return ORR_OK;
-    const int grid = (int)(rows < kMaxBlocks ? rows : kMaxBlocks);
-    learnable_pos_kernel<<<grid, kThreads, 0, stream>>>(x, pos_t, pos_h, pos_w, rows, hp, wp, tp, D,
-                                                        (float)sqrt(1.0 / (double)D));
+    learnable_pos_kernel<<<dit_grid(rows, 1), kThreads, 0, stream>>>(x, pos_t, pos_h, pos_w, rows, hp, wp, tp, D,
+                                                                      (float)sqrt(1.0 / (double)D));
     return orr_cuda_check_launch("dit_add_learnable_pos");
 }
 
@@ -188,9 +159,9 @@ extern "C" orr_status orr_cuda_dit_differs(int *differs, const void *a, const vo
     if (st || bytes == 0) return st;
     if (bytes % 4 == 0 && ((uintptr_t)a & 3u) == 0 && ((uintptr_t)b & 3u) == 0) {
         const int64_t n = (int64_t)(bytes / 4);
-        differs_kernel<<<grid_for(n), kThreads, 0, stream>>>(differs, (const uint32_t *)a, (const uint32_t *)b, n);
+        differs_kernel<<<dit_grid(n), kThreads, 0, stream>>>(differs, (const uint32_t *)a, (const uint32_t *)b, n);
     } else {
-        differs_kernel<<<grid_for((int64_t)bytes), kThreads, 0, stream>>>(differs, (const uint8_t *)a,
+        differs_kernel<<<dit_grid((int64_t)bytes), kThreads, 0, stream>>>(differs, (const uint8_t *)a,
                                                                           (const uint8_t *)b, (int64_t)bytes);
     }
     return orr_cuda_check_launch("dit_differs");

@@ -7,8 +7,11 @@
 #include <cuda_bf16.h>
 #include <math.h>
 
-#include "cuda/elementwise.h"
+#include "cuda/block_reduce.cuh"
 #include "cuda/cuda_internal.h"
+#include "cuda/element.cuh"
+#include "cuda/elementwise.h"
+#include "cuda/grid.cuh"
 
 extern "C" {
 #include "internal.h"
@@ -16,40 +19,7 @@ extern "C" {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192; // grid-stride loops cover the rest
-
-int grid_for(int64_t work) {
-    int64_t blocks = (work + kThreads - 1) / kThreads;
-    if (blocks < 1) blocks = 1;
-    return (int)(blocks < kMaxBlocks ? blocks : kMaxBlocks);
-}
-
 bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
-
-__device__ __forceinline__ int64_t thread_index() { return (int64_t)blockIdx.x * blockDim.x + threadIdx.x; }
-__device__ __forceinline__ int64_t thread_count() { return (int64_t)gridDim.x * blockDim.x; }
-
-// Reduces v over the block (blockDim.x a multiple of 32) with `combine` in a
-// fixed order and gives every thread the result.
-template <typename T, typename Combine>
-__device__ T block_allreduce(T v, T identity, Combine combine) {
-    __shared__ T warp_part[32];
-    __shared__ T total;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v = combine(v, __shfl_xor_sync(0xffffffffu, v, o));
-    if (lane == 0) warp_part[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        v = lane < warps ? warp_part[lane] : identity;
-        for (int o = 16; o > 0; o >>= 1) v = combine(v, __shfl_xor_sync(0xffffffffu, v, o));
-        if (lane == 0) total = v;
-    }
-    __syncthreads();
-    T result = total;
-    __syncthreads(); // the next call may overwrite the shared slots
-    return result;
-}
 
 // ---- binary -----------------------------------------------------------------
 
@@ -324,11 +294,10 @@ __global__ void reduce_columns(float *out, const float *a, int64_t outer, int64_
 template <orr_reduce_op OP>
 void launch_reduce(float *out, const float *a, int64_t outer, int64_t n, int64_t inner, cudaStream_t stream) {
     if (inner == 1) {
-        reduce_rows<OP><<<(int)(outer < kMaxBlocks ? outer : kMaxBlocks), kThreads, 0, stream>>>(out, a, outer, n);
+        reduce_rows<OP><<<grid_for(outer, 1), kThreads, 0, stream>>>(out, a, outer, n);
     } else {
         const int64_t tasks = outer * ((inner + kColumns - 1) / kColumns);
-        reduce_columns<OP><<<(int)(tasks < kMaxBlocks ? tasks : kMaxBlocks), dim3(kColumns, kSlices), 0, stream>>>(
-            out, a, outer, n, inner);
+        reduce_columns<OP><<<grid_for(tasks, 1), dim3(kColumns, kSlices), 0, stream>>>(out, a, outer, n, inner);
     }
 }
 
@@ -394,7 +363,7 @@ __global__ void softmax_rows(float *out, const float *a, int64_t rows, int64_t n
         m = block_allreduce(m, -INFINITY, [](float p, float q) { return max_skip_nan(p, q); });
         double s = 0;
         for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += expf(x[i] - m);
-        s = block_allreduce(s, 0.0, [](double p, double q) { return p + q; });
+        s = block_sum(s);
         for (int64_t i = threadIdx.x; i < n; i += blockDim.x) y[i] = (float)((double)expf(x[i] - m) / s);
     }
 }
@@ -442,9 +411,6 @@ __global__ void pad_kernel(float *out, const float *in, int64_t total, pad_dims 
 
 // ---- gated residual ---------------------------------------------------------
 
-__device__ __forceinline__ float load_f32(const float *p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float load_f32(const __nv_bfloat16 *p, int64_t i) { return __bfloat162float(p[i]); }
-
 template <typename Y>
 __global__ void gated_residual_kernel(float *x, const Y *y, const float *gate, int64_t rows, int64_t dim,
                                       int64_t rows_per_batch, int64_t gate_stride) {
@@ -453,7 +419,7 @@ __global__ void gated_residual_kernel(float *x, const Y *y, const float *gate, i
         float *xr = x + r * dim;
         const Y *yr = y + r * dim;
         for (int64_t i = threadIdx.x; i < dim; i += blockDim.x)
-            xr[i] = __fadd_rn(xr[i], __fmul_rn(g[i], load_f32(yr, i)));
+            xr[i] = __fadd_rn(xr[i], __fmul_rn(g[i], load(yr, i)));
     }
 }
 
@@ -565,7 +531,7 @@ orr_status orr_cuda_softmax(float *out, const float *a, int64_t outer, int64_t n
                          (long long)outer, (long long)n, (long long)inner);
     if (outer == 0 || n == 0 || inner == 0) return ORR_OK;
     if (inner == 1)
-        softmax_rows<<<(int)(outer < kMaxBlocks ? outer : kMaxBlocks), kThreads, 0, stream>>>(out, a, outer, n);
+        softmax_rows<<<grid_for(outer, 1), kThreads, 0, stream>>>(out, a, outer, n);
     else
         softmax_columns<<<grid_for(outer * inner), kThreads, 0, stream>>>(out, a, outer, n, inner);
     return orr_cuda_check_launch("softmax");
@@ -612,7 +578,7 @@ orr_status orr_cuda_gated_residual(float *x, const void *y, orr_dtype y_dtype, c
     if (y_dtype != ORR_F32 && y_dtype != ORR_BF16)
         return orr_error(ORR_ERR_DTYPE, "cuda gated_residual: y is %s, not f32 or bf16", orr_dtype_name(y_dtype));
     if (rows == 0 || dim == 0) return ORR_OK;
-    const int grid = (int)(rows < kMaxBlocks ? rows : kMaxBlocks);
+    const int grid = grid_for(rows, 1);
     if (y_dtype == ORR_F32)
         gated_residual_kernel<<<grid, kThreads, 0, stream>>>(x, (const float *)y, gate, rows, dim, rows_per_batch,
                                                              gate_stride);

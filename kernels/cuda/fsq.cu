@@ -5,15 +5,13 @@
 
 #include "cuda/cuda_internal.h"
 #include "cuda/fsq.h"
+#include "cuda/grid.cuh"
 
 extern "C" {
 #include "internal.h"
 }
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192;
 
 struct quantizer {
     int n;
@@ -22,15 +20,9 @@ struct quantizer {
     float half_l[ORR_CUDA_FSQ_MAX], offset[ORR_CUDA_FSQ_MAX], shift[ORR_CUDA_FSQ_MAX];
 };
 
-int grid_for(int64_t work) {
-    int64_t blocks = (work + kThreads - 1) / kThreads;
-    return (int)(blocks < 1 ? 1 : blocks < kMaxBlocks ? blocks : kMaxBlocks);
-}
-
 __global__ void quantize_kernel(float *codes, int64_t *indices, float *bounded, const float *z, int64_t batch,
                                 int64_t rest, quantizer q) {
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < batch * rest;
-         k += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t k = thread_index(); k < batch * rest; k += thread_count()) {
         const int64_t b = k / rest, r = k % rest;
         int64_t index = 0;
         for (int c = 0; c < q.n; c++) {
@@ -48,8 +40,7 @@ __global__ void quantize_kernel(float *codes, int64_t *indices, float *bounded, 
 }
 
 __global__ void dequantize_kernel(float *codes, const int64_t *indices, int64_t batch, int64_t rest, quantizer q) {
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < batch * rest;
-         k += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t k = thread_index(); k < batch * rest; k += thread_count()) {
         const int64_t b = k / rest, r = k % rest, index = indices[k];
         const bool valid = index >= 0 && index < q.codebook_size;
         for (int c = 0; c < q.n; c++) {

@@ -5,6 +5,7 @@
 // Patch threads own one output position and write its 8 (4) bands; unpatch
 // threads own one input position and write its 2x2x2 (2x2) outputs.
 #include "cuda/cuda_internal.h"
+#include "cuda/grid.cuh"
 #include "cuda/haar.h"
 
 extern "C" {
@@ -13,19 +14,11 @@ extern "C" {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192;
-
-int grid_for(int64_t work) {
-    int64_t blocks = (work + kThreads - 1) / kThreads;
-    return (int)(blocks < 1 ? 1 : blocks < kMaxBlocks ? blocks : kMaxBlocks);
-}
-
 struct level {
     int64_t planes;     // batch * g
     int64_t g;          // patch: input channels per batch item; unpatch: output channels
-    int64_t ti, hi, wi; // input sizes; ti counts the repeated frames
-    int64_t to, ho, wo; // output sizes
+    int64_t ti, hi, wi; // input sizes; ti counts the repeated frames (1 in 2-D)
+    int64_t to, ho, wo; // output sizes (to = 1 in 2-D)
     int64_t repeat;     // patch: virtual frames 0..repeat all read frame 0
     int64_t drop;       // unpatch: leading output frames left out
 };
@@ -35,8 +28,7 @@ __device__ __forceinline__ int64_t pair_second(int64_t i, int64_t n) { return 2 
 
 __global__ void patch3d_kernel(float *out, const float *in, level j) {
     const int64_t plane_out = j.to * j.ho * j.wo, frames_in = j.ti - j.repeat;
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < j.planes * plane_out;
-         k += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t k = thread_index(); k < j.planes * plane_out; k += thread_count()) {
         const int64_t plane = k / plane_out, at = k % plane_out;
         const int64_t t = at / (j.ho * j.wo), y = at / j.wo % j.ho, x = at % j.wo;
         const int64_t b = plane / j.g, c = plane % j.g;
@@ -57,8 +49,7 @@ __global__ void patch3d_kernel(float *out, const float *in, level j) {
 
 __global__ void unpatch3d_kernel(float *out, const float *in, level j) {
     const int64_t plane_in = j.ti * j.hi * j.wi, frames_out = 2 * j.ti - j.drop;
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < j.planes * plane_in;
-         k += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t k = thread_index(); k < j.planes * plane_in; k += thread_count()) {
         const int64_t plane = k / plane_in, at = k % plane_in;
         const int64_t t = at / (j.hi * j.wi), y = at / j.wi % j.hi, x = at % j.wi;
         const int64_t b = plane / j.g, c = plane % j.g;
@@ -90,8 +81,7 @@ __global__ void unpatch3d_kernel(float *out, const float *in, level j) {
 
 __global__ void patch2d_kernel(float *out, const float *in, level j) {
     const int64_t plane_out = j.ho * j.wo;
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < j.planes * plane_out;
-         k += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t k = thread_index(); k < j.planes * plane_out; k += thread_count()) {
         const int64_t plane = k / plane_out, at = k % plane_out, y = at / j.wo, x = at % j.wo;
         const int64_t b = plane / j.g, c = plane % j.g;
         const float *top = in + (plane * j.hi + 2 * y) * j.wi;
@@ -107,8 +97,7 @@ __global__ void patch2d_kernel(float *out, const float *in, level j) {
 
 __global__ void unpatch2d_kernel(float *out, const float *in, level j) {
     const int64_t plane_in = j.hi * j.wi;
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < j.planes * plane_in;
-         k += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t k = thread_index(); k < j.planes * plane_in; k += thread_count()) {
         const int64_t plane = k / plane_in, at = k % plane_in, y = at / j.wi, x = at % j.wi;
         const int64_t b = plane / j.g, c = plane % j.g;
         float v[4];
@@ -176,6 +165,64 @@ orr_status copy_through(float *out, const float *x, int64_t n, const char *op, c
                           "copy for p = 1");
 }
 
+// A level's planes and output sizes from its channels and input sizes: a
+// patch halves every axis (rounding up), an unpatch doubles it.
+template <bool VIDEO, bool PATCH>
+void size_level(level *j, int64_t batch) {
+    j->planes = batch * j->g;
+    j->to = !VIDEO ? 1 : PATCH ? (j->ti + 1) / 2 : 2 * j->ti;
+    j->ho = PATCH ? (j->hi + 1) / 2 : 2 * j->hi;
+    j->wo = PATCH ? (j->wi + 1) / 2 : 2 * j->wi;
+}
+
+// The next level reads this one's output: the channels times (patch) or
+// over (unpatch) the bands.
+template <bool VIDEO, bool PATCH>
+void next_level(level *j) {
+    constexpr int64_t bands = VIDEO ? 8 : 4;
+    j->g = PATCH ? j->g * bands : j->g / bands;
+    j->ti = j->to;
+    j->hi = j->ho;
+    j->wi = j->wo;
+    j->repeat = 0;
+}
+
+// The `levels` levels of one transform, j holding the first one's channels
+// and input sizes: level l reads what level l - 1 wrote (x for the first)
+// and writes scratch, `out` at the last.
+template <bool VIDEO, bool PATCH>
+orr_status run_levels(const char *op, float *out, const float *x, int64_t batch, level j, int levels, int p,
+                      cudaStream_t stream) {
+    int64_t largest = 0; // the largest output before the last level's
+    level k = j;
+    for (int l = 0; l + 1 < levels; l++) {
+        size_level<VIDEO, PATCH>(&k, batch);
+        if (k.planes * k.to * k.ho * k.wo > largest) largest = k.planes * k.to * k.ho * k.wo;
+        next_level<VIDEO, PATCH>(&k);
+    }
+    scratch s;
+    orr_status st = scratch_alloc(&s, levels, largest, op);
+    if (st) return st;
+    const float *in = x;
+    for (int l = 0; l < levels && !st; l++) {
+        const bool last = l + 1 == levels;
+        float *dst = last ? out : s.buf[l & 1];
+        size_level<VIDEO, PATCH>(&j, batch);
+        if (VIDEO && !PATCH) j.drop = last ? p - 1 : 0;
+        // patch threads own an output position, unpatch threads an input one
+        const int grid = grid_for(j.planes * (PATCH ? j.to * j.ho * j.wo : j.ti * j.hi * j.wi));
+        if constexpr (VIDEO && PATCH) patch3d_kernel<<<grid, kThreads, 0, stream>>>(dst, in, j);
+        else if constexpr (VIDEO) unpatch3d_kernel<<<grid, kThreads, 0, stream>>>(dst, in, j);
+        else if constexpr (PATCH) patch2d_kernel<<<grid, kThreads, 0, stream>>>(dst, in, j);
+        else unpatch2d_kernel<<<grid, kThreads, 0, stream>>>(dst, in, j);
+        st = orr_cuda_check_launch(op);
+        in = dst;
+        next_level<VIDEO, PATCH>(&j);
+    }
+    scratch_free(&s);
+    return st;
+}
+
 } // namespace
 
 extern "C" {
@@ -190,38 +237,13 @@ orr_status orr_cuda_haar3d_patch(float *out, const float *x, int64_t batch, int6
     if (st || batch * channels == 0) return st;
     const int levels = levels_of(p);
     if (levels == 0) return copy_through(out, x, batch * channels * t * h * w, "haar3d_patch", stream);
-    int64_t n[3] = {t + p - 1, h, w}, largest = 0, g = channels;
-    for (int l = 0; l + 1 < levels; l++) {
-        g *= 8;
-        for (int k = 0; k < 3; k++) n[k] = (n[k] + 1) / 2;
-        if (batch * g * n[0] * n[1] * n[2] > largest) largest = batch * g * n[0] * n[1] * n[2];
-    }
-    scratch s;
-    if ((st = scratch_alloc(&s, levels, largest, "haar3d_patch"))) return st;
     level j = {};
     j.g = channels;
     j.ti = t + p - 1;
     j.hi = h;
     j.wi = w;
     j.repeat = p - 1;
-    const float *in = x;
-    for (int l = 0; l < levels && !st; l++) {
-        float *dst = l + 1 == levels ? out : s.buf[l & 1];
-        j.planes = batch * j.g;
-        j.to = (j.ti + 1) / 2;
-        j.ho = (j.hi + 1) / 2;
-        j.wo = (j.wi + 1) / 2;
-        patch3d_kernel<<<grid_for(j.planes * j.to * j.ho * j.wo), kThreads, 0, stream>>>(dst, in, j);
-        st = orr_cuda_check_launch("haar3d_patch");
-        in = dst;
-        j.g *= 8;
-        j.ti = j.to;
-        j.hi = j.ho;
-        j.wi = j.wo;
-        j.repeat = 0;
-    }
-    scratch_free(&s);
-    return st;
+    return run_levels<true, true>("haar3d_patch", out, x, batch, j, levels, p, stream);
 }
 
 orr_status orr_cuda_haar3d_unpatch(float *out, const float *x, int64_t batch, int64_t channels, int64_t t, int64_t h,
@@ -235,32 +257,12 @@ orr_status orr_cuda_haar3d_unpatch(float *out, const float *x, int64_t batch, in
     if (volume == 0) return ORR_OK;
     const int levels = levels_of(p);
     if (levels == 0) return copy_through(out, x, volume, "haar3d_unpatch", stream);
-    scratch s;
-    if ((st = scratch_alloc(&s, levels, volume, "haar3d_unpatch"))) return st;
     level j = {};
     j.g = channels * p * p * p / 8;
     j.ti = t;
     j.hi = h;
     j.wi = w;
-    const float *in = x;
-    for (int l = 0; l < levels && !st; l++) {
-        const bool last = l + 1 == levels;
-        float *dst = last ? out : s.buf[l & 1];
-        j.planes = batch * j.g;
-        j.to = 2 * j.ti;
-        j.ho = 2 * j.hi;
-        j.wo = 2 * j.wi;
-        j.drop = last ? p - 1 : 0;
-        unpatch3d_kernel<<<grid_for(j.planes * j.ti * j.hi * j.wi), kThreads, 0, stream>>>(dst, in, j);
-        st = orr_cuda_check_launch("haar3d_unpatch");
-        in = dst;
-        j.g /= 8;
-        j.ti = j.to;
-        j.hi = j.ho;
-        j.wi = j.wo;
-    }
-    scratch_free(&s);
-    return st;
+    return run_levels<true, false>("haar3d_unpatch", out, x, batch, j, levels, p, stream);
 }
 
 orr_status orr_cuda_haar2d_patch(float *out, const float *x, int64_t batch, int64_t channels, int64_t h, int64_t w,
@@ -272,34 +274,12 @@ orr_status orr_cuda_haar2d_patch(float *out, const float *x, int64_t batch, int6
     if (st || batch * channels == 0) return st;
     const int levels = levels_of(p);
     if (levels == 0) return copy_through(out, x, batch * channels * h * w, "haar2d_patch", stream);
-    int64_t n[2] = {h, w}, largest = 0, g = channels;
-    for (int l = 0; l + 1 < levels; l++) {
-        g *= 4;
-        n[0] = (n[0] + 1) / 2;
-        n[1] = (n[1] + 1) / 2;
-        if (batch * g * n[0] * n[1] > largest) largest = batch * g * n[0] * n[1];
-    }
-    scratch s;
-    if ((st = scratch_alloc(&s, levels, largest, "haar2d_patch"))) return st;
     level j = {};
     j.g = channels;
+    j.ti = 1;
     j.hi = h;
     j.wi = w;
-    const float *in = x;
-    for (int l = 0; l < levels && !st; l++) {
-        float *dst = l + 1 == levels ? out : s.buf[l & 1];
-        j.planes = batch * j.g;
-        j.ho = (j.hi + 1) / 2;
-        j.wo = (j.wi + 1) / 2;
-        patch2d_kernel<<<grid_for(j.planes * j.ho * j.wo), kThreads, 0, stream>>>(dst, in, j);
-        st = orr_cuda_check_launch("haar2d_patch");
-        in = dst;
-        j.g *= 4;
-        j.hi = j.ho;
-        j.wi = j.wo;
-    }
-    scratch_free(&s);
-    return st;
+    return run_levels<false, true>("haar2d_patch", out, x, batch, j, levels, p, stream);
 }
 
 orr_status orr_cuda_haar2d_unpatch(float *out, const float *x, int64_t batch, int64_t channels, int64_t h, int64_t w,
@@ -307,31 +287,16 @@ orr_status orr_cuda_haar2d_unpatch(float *out, const float *x, int64_t batch, in
     const int64_t sizes[4] = {batch, channels, h, w};
     orr_status st = check_args("haar2d_unpatch", p, 4, sizes);
     if (st) return st;
-    const int64_t volume = batch * channels * p * p * h * w;
+    const int64_t volume = batch * channels * p * p * h * w; // every level keeps it
     if (volume == 0) return ORR_OK;
     const int levels = levels_of(p);
     if (levels == 0) return copy_through(out, x, volume, "haar2d_unpatch", stream);
-    scratch s;
-    if ((st = scratch_alloc(&s, levels, volume, "haar2d_unpatch"))) return st;
     level j = {};
     j.g = channels * p * p / 4;
+    j.ti = 1;
     j.hi = h;
     j.wi = w;
-    const float *in = x;
-    for (int l = 0; l < levels && !st; l++) {
-        float *dst = l + 1 == levels ? out : s.buf[l & 1];
-        j.planes = batch * j.g;
-        j.ho = 2 * j.hi;
-        j.wo = 2 * j.wi;
-        unpatch2d_kernel<<<grid_for(j.planes * j.hi * j.wi), kThreads, 0, stream>>>(dst, in, j);
-        st = orr_cuda_check_launch("haar2d_unpatch");
-        in = dst;
-        j.g /= 4;
-        j.hi = j.ho;
-        j.wi = j.wo;
-    }
-    scratch_free(&s);
-    return st;
+    return run_levels<false, false>("haar2d_unpatch", out, x, batch, j, levels, p, stream);
 }
 
 } // extern "C"

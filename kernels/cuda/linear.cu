@@ -7,14 +7,13 @@
  * batched matmul is mapped the same way: c row-major is computed as
  * c^T = b^T a^T. */
 #include <cstdint>
-#include <cstring>
-#include <mutex>
 
 #include <cublasLt.h>
 
 extern "C" {
 #include "internal.h"
 }
+#include "cuda/algo_cache.cuh"
 #include "cuda/cuda_internal.h"
 #include "linear.h"
 
@@ -73,6 +72,20 @@ bool cuda_type(orr_dtype dtype, cudaDataType_t *out) {
     }
 }
 
+/* The gemm's types: inputs of `in` (f32, bf16 or f16) and D of `out` (f32
+ * or the inputs' type), accumulated in f32 (with TF32 products for f32
+ * inputs where flags ask for them); `ins` and `d` name the operands. */
+orr_status set_types(const char *op, const char *ins, const char *d, orr_dtype in, orr_dtype out, unsigned flags,
+                     gemm *g) {
+    if (!cuda_type(in, &g->ab_type))
+        return orr_error(ORR_ERR_DTYPE, "cuda %s: %s are %s (f32, bf16 or f16)", op, ins, orr_dtype_name(in));
+    if ((out != ORR_F32 && out != in) || !cuda_type(out, &g->d_type))
+        return orr_error(ORR_ERR_DTYPE, "cuda %s: %s is %s for %s inputs (f32 or %s)", op, d, orr_dtype_name(out),
+                         orr_dtype_name(in), orr_dtype_name(in));
+    g->compute = in == ORR_F32 && (flags & ORR_CUDA_GEMM_TF32) ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    return ORR_OK;
+}
+
 /* ---- the per-shape cache of the heuristic's choice ---------------------- */
 
 enum { KEY_WORDS = 24, CACHE_SIZE = 256 };
@@ -82,9 +95,7 @@ struct algo_entry {
     cublasLtMatmulAlgo_t algo;
 };
 
-std::mutex cache_mutex;
-algo_entry cache[CACHE_SIZE];
-int cache_count, cache_next;
+algo_cache<algo_entry, CACHE_SIZE> cache;
 
 void make_key(const gemm *g, int device, int64_t key[KEY_WORDS]) {
     int n = 0;
@@ -101,31 +112,6 @@ void make_key(const gemm *g, int device, int64_t key[KEY_WORDS]) {
                                           g->batch,  g->ab_type,    g->d_type,     g->compute, g->epilogue,
                                           g->align_a, g->align_b,   g->align_d,    bias_align};
     for (int64_t v : rest) key[n++] = v;
-}
-
-bool cache_find(const int64_t key[KEY_WORDS], cublasLtMatmulAlgo_t *algo) {
-    std::lock_guard<std::mutex> lock(cache_mutex);
-    for (int i = 0; i < cache_count; i++) {
-        if (!memcmp(cache[i].key, key, sizeof cache[i].key)) {
-            *algo = cache[i].algo;
-            return true;
-        }
-    }
-    return false;
-}
-
-void cache_store(const int64_t key[KEY_WORDS], const cublasLtMatmulAlgo_t *algo) {
-    std::lock_guard<std::mutex> lock(cache_mutex);
-    int slot;
-    if (cache_count < CACHE_SIZE) {
-        slot = cache_count++;
-    } else { /* full: replace the oldest */
-        slot = cache_next;
-        cache_next = (cache_next + 1) % CACHE_SIZE;
-    }
-    algo_entry *e = &cache[slot];
-    memcpy(e->key, key, sizeof e->key);
-    e->algo = *algo;
 }
 
 /* ---- descriptors -------------------------------------------------------- */
@@ -193,9 +179,12 @@ orr_status plan_create(const char *op, const gemm *g, cublasLtHandle_t handle, s
     int device = 0;
     st = orr_cuda_check(cudaGetDevice(&device), op, "cudaGetDevice");
     if (st) return st;
-    int64_t key[KEY_WORDS];
-    make_key(g, device, key);
-    if (cache_find(key, &p->algo)) return ORR_OK;
+    algo_entry e;
+    make_key(g, device, e.key);
+    if (cache.find(&e)) {
+        p->algo = e.algo;
+        return ORR_OK;
+    }
 
     st = orr_cuda_check_cublas(cublasLtMatmulPreferenceCreate(&p->pref), op, "cublasLtMatmulPreferenceCreate");
     uint64_t ws = workspace_bytes;
@@ -230,22 +219,9 @@ orr_status plan_create(const char *op, const gemm *g, cublasLtHandle_t handle, s
             (unsigned long long)g->m, (unsigned long long)g->n,
             (unsigned long long)(g->a.op == CUBLAS_OP_N ? g->a.cols : g->a.rows), (int)g->ab_type, (int)g->d_type,
             g->align_a, g->align_b, g->align_d);
-    p->algo = result.algo;
-    cache_store(key, &p->algo);
+    p->algo = e.algo = result.algo;
+    cache.store(e);
     return ORR_OK;
-}
-
-/* ---- ordering with the caller's stream ---------------------------------- */
-
-/* Makes `waiter` wait for the work queued so far on `signaller`. */
-orr_status order_after(const char *op, cudaStream_t waiter, cudaStream_t signaller) {
-    cudaEvent_t ev;
-    orr_status st = orr_cuda_check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), op, "cudaEventCreate");
-    if (st) return st;
-    st = orr_cuda_check(cudaEventRecord(ev, signaller), op, "cudaEventRecord");
-    if (!st) st = orr_cuda_check(cudaStreamWaitEvent(waiter, ev, 0), op, "cudaStreamWaitEvent");
-    cudaEventDestroy(ev); /* released once the recorded work completes */
-    return st;
 }
 
 /* Queues the gemm `count` times on the runtime's stream, item i at the
@@ -262,7 +238,7 @@ orr_status run(const char *op, const gemm *g, int64_t count, const int64_t *a_of
     plan p;
     st = plan_create(op, g, handle, workspace_bytes, &p);
     if (st) return st;
-    if (stream != rt && (st = order_after(op, rt, stream))) return st;
+    if ((st = orr_cuda_order_after(op, rt, stream))) return st;
     const float one = 1.0f, zero = 0.0f;
     for (int64_t i = 0; i < count && !st; i++) {
         const char *a = (const char *)g->a.ptr + (a_off ? a_off[i] : 0) * (int64_t)ab_size;
@@ -272,11 +248,8 @@ orr_status run(const char *op, const gemm *g, int64_t count, const int64_t *a_of
                                                   workspace, workspace_bytes, rt),
                                    op, "cublasLtMatmul");
     }
-    if (stream != rt) {
-        orr_status st2 = order_after(op, stream, rt);
-        if (!st) st = st2;
-    }
-    return st;
+    const orr_status joined = orr_cuda_order_after(op, stream, rt);
+    return st ? st : joined;
 }
 
 /* Matrix X (rows x cols, element (i, j) at i*rs + j*cs) as a column-major
@@ -312,11 +285,8 @@ extern "C" orr_status orr_cuda_linear(void *y, orr_dtype y_dtype, int64_t ldy, c
                          "cuda %s: row strides ldx %lld, ldw %lld, ldy %lld too small for in %lld, out %lld", op,
                          (long long)ldx, (long long)ldw, (long long)ldy, (long long)in, (long long)out);
     gemm g = {};
-    if (!cuda_type(w_dtype, &g.ab_type))
-        return orr_error(ORR_ERR_DTYPE, "cuda %s: x and w are %s (f32, bf16 or f16)", op, orr_dtype_name(w_dtype));
-    if ((y_dtype != ORR_F32 && y_dtype != w_dtype) || !cuda_type(y_dtype, &g.d_type))
-        return orr_error(ORR_ERR_DTYPE, "cuda %s: y is %s for %s inputs (f32 or %s)", op, orr_dtype_name(y_dtype),
-                         orr_dtype_name(w_dtype), orr_dtype_name(w_dtype));
+    orr_status st = set_types(op, "x and w", "y", w_dtype, y_dtype, flags, &g);
+    if (st) return st;
     size_t ab_size = orr_dtype_size(w_dtype), d_size = orr_dtype_size(y_dtype);
 
     /* A = w^T stored [in x out] (op T), B = x^T stored [in x rows], D = y^T */
@@ -327,7 +297,6 @@ extern "C" orr_status orr_cuda_linear(void *y, orr_dtype y_dtype, int64_t ldy, c
     g.n = (uint64_t)rows;
     g.ldd = rows > 1 ? ldy : out;
     g.batch = 1;
-    g.compute = w_dtype == ORR_F32 && (flags & ORR_CUDA_GEMM_TF32) ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     bool gelu = flags & ORR_CUDA_GEMM_GELU_TANH;
     g.epilogue = b ? (gelu ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
                    : (gelu ? CUBLASLT_EPILOGUE_GELU : CUBLASLT_EPILOGUE_DEFAULT);
@@ -350,11 +319,8 @@ extern "C" orr_status orr_cuda_matmul(void *c, orr_dtype c_dtype, const void *a,
     if (flags & ORR_CUDA_GEMM_GELU_TANH)
         return orr_error(ORR_ERR_ARGUMENT, "cuda %s: the GELU epilogue is for linear only", op);
     gemm g = {};
-    if (!cuda_type(ab_dtype, &g.ab_type))
-        return orr_error(ORR_ERR_DTYPE, "cuda %s: a and b are %s (f32, bf16 or f16)", op, orr_dtype_name(ab_dtype));
-    if ((c_dtype != ORR_F32 && c_dtype != ab_dtype) || !cuda_type(c_dtype, &g.d_type))
-        return orr_error(ORR_ERR_DTYPE, "cuda %s: c is %s for %s inputs (f32 or %s)", op, orr_dtype_name(c_dtype),
-                         orr_dtype_name(ab_dtype), orr_dtype_name(ab_dtype));
+    orr_status st = set_types(op, "a and b", "c", ab_dtype, c_dtype, flags, &g);
+    if (st) return st;
     int64_t total = 1;
     for (int d = 0; d < s->batch_ndim; d++) {
         if (s->batch_shape[d] < 0)
@@ -449,13 +415,12 @@ extern "C" orr_status orr_cuda_matmul(void *c, orr_dtype c_dtype, const void *a,
     g.ldd = oc.ld;
     g.d_batch_stride = ic;
     g.batch = inner;
-    g.compute = ab_dtype == ORR_F32 && (flags & ORR_CUDA_GEMM_TF32) ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     g.epilogue = CUBLASLT_EPILOGUE_DEFAULT;
     g.align_a = alignment_of(bits_a);
     g.align_b = alignment_of(bits_b);
     g.align_d = alignment_of(bits_c);
-    orr_status st = run(op, &g, count, offsets, offsets ? offsets + count : nullptr,
-                        offsets ? offsets + 2 * count : nullptr, ab_size, d_size, stream);
+    st = run(op, &g, count, offsets, offsets ? offsets + count : nullptr, offsets ? offsets + 2 * count : nullptr,
+             ab_size, d_size, stream);
     free(offsets);
     return st;
 }

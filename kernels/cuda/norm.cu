@@ -5,7 +5,10 @@
 #include <cuda_bf16.h>
 #include <math.h>
 
+#include "cuda/block_reduce.cuh"
 #include "cuda/cuda_internal.h"
+#include "cuda/element.cuh"
+#include "cuda/grid.cuh"
 #include "cuda/norm.h"
 
 extern "C" {
@@ -14,33 +17,9 @@ extern "C" {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192;
 // floats: with block_sum's few static bytes, within the 48 KiB a block may
 // take without opting in
 constexpr int64_t kMaxCachedRow = 12032;
-
-int grid_for_rows(int64_t rows) { return (int)(rows < kMaxBlocks ? rows : kMaxBlocks); }
-
-// Sum over the block (blockDim.x a multiple of 32) in a fixed order; every
-// thread gets the result.
-__device__ double block_sum(double v) {
-    __shared__ double warp_part[32];
-    __shared__ double total;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (lane == 0) warp_part[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        v = lane < warps ? warp_part[lane] : 0.0;
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-        if (lane == 0) total = v;
-    }
-    __syncthreads();
-    const double result = total;
-    __syncthreads(); // the next call may overwrite the shared slots
-    return result;
-}
 
 // The row the passes read: a copy in shared memory when CACHED (loaded
 // with float4 when aligned), else x itself.
@@ -106,9 +85,6 @@ __global__ void rms_norm_kernel(float *y, const float *x, int64_t rows, int64_t 
         if (CACHED) __syncthreads();
     }
 }
-
-__device__ __forceinline__ void store(float *p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void store(__nv_bfloat16 *p, int64_t i, float v) { p[i] = __float2bfloat16_rn(v); }
 
 // dit.c modulate_rows: float mean and rstd from double sums, then the CPU's
 // float operations one rounding at a time.
@@ -194,6 +170,20 @@ orr_status check_rows(const char *op, int64_t rows, int64_t dim) {
 
 size_t cache_bytes(int64_t dim) { return dim <= kMaxCachedRow ? (size_t)dim * sizeof(float) : 0; }
 
+template <typename Y>
+void launch_layer_norm_modulate(Y *y, const float *x, int64_t rows, int64_t dim, int64_t rows_per_batch,
+                                const float *shift, const float *scale, int64_t mod_stride, float eps,
+                                cudaStream_t stream) {
+    const size_t smem = cache_bytes(dim);
+    const int grid = grid_for(rows, 1);
+    if (smem)
+        layer_norm_modulate_kernel<true><<<grid, kThreads, smem, stream>>>(y, x, rows, dim, rows_per_batch, shift,
+                                                                           scale, mod_stride, eps);
+    else
+        layer_norm_modulate_kernel<false><<<grid, kThreads, 0, stream>>>(y, x, rows, dim, rows_per_batch, shift,
+                                                                         scale, mod_stride, eps);
+}
+
 } // namespace
 
 extern "C" {
@@ -211,12 +201,12 @@ orr_status orr_cuda_group_norm(float *y, const int64_t *y_stride, const float *x
     void *stats;
     orr_status st = orr_cuda_scratch_alloc(bytes, &stats);
     if (st) return orr_error_context(st, "cuda group_norm: ");
-    channel_sums_kernel<<<grid_for_rows(batch * channels), kThreads, 0, stream>>>(
+    channel_sums_kernel<<<grid_for(batch * channels, 1), kThreads, 0, stream>>>(
         (double *)stats, x, x_stride[0], x_stride[1], batch, channels, spatial);
     st = orr_cuda_check_launch("group_norm");
     if (!st) {
         const int64_t tasks = batch * channels * ((spatial + kGroupChunk - 1) / kGroupChunk);
-        group_apply_kernel<<<grid_for_rows(tasks), kThreads, 0, stream>>>(
+        group_apply_kernel<<<grid_for(tasks, 1), kThreads, 0, stream>>>(
             y, y_stride[0], y_stride[1], x, x_stride[0], x_stride[1], (const double *)stats, batch, channels,
             spatial, groups, w, b, eps);
         st = orr_cuda_check_launch("group_norm");
@@ -231,9 +221,9 @@ orr_status orr_cuda_layer_norm(float *y, const float *x, int64_t rows, int64_t d
     if (st || rows == 0 || dim == 0) return st;
     const size_t smem = cache_bytes(dim);
     if (smem)
-        layer_norm_kernel<true><<<grid_for_rows(rows), kThreads, smem, stream>>>(y, x, rows, dim, w, b, eps);
+        layer_norm_kernel<true><<<grid_for(rows, 1), kThreads, smem, stream>>>(y, x, rows, dim, w, b, eps);
     else
-        layer_norm_kernel<false><<<grid_for_rows(rows), kThreads, 0, stream>>>(y, x, rows, dim, w, b, eps);
+        layer_norm_kernel<false><<<grid_for(rows, 1), kThreads, 0, stream>>>(y, x, rows, dim, w, b, eps);
     return orr_cuda_check_launch("layer_norm");
 }
 
@@ -243,9 +233,9 @@ orr_status orr_cuda_rms_norm(float *y, const float *x, int64_t rows, int64_t dim
     if (st || rows == 0 || dim == 0) return st;
     const size_t smem = cache_bytes(dim);
     if (smem)
-        rms_norm_kernel<true><<<grid_for_rows(rows), kThreads, smem, stream>>>(y, x, rows, dim, w, eps);
+        rms_norm_kernel<true><<<grid_for(rows, 1), kThreads, smem, stream>>>(y, x, rows, dim, w, eps);
     else
-        rms_norm_kernel<false><<<grid_for_rows(rows), kThreads, 0, stream>>>(y, x, rows, dim, w, eps);
+        rms_norm_kernel<false><<<grid_for(rows, 1), kThreads, 0, stream>>>(y, x, rows, dim, w, eps);
     return orr_cuda_check_launch("rms_norm");
 }
 
@@ -261,25 +251,11 @@ orr_status orr_cuda_layer_norm_modulate(void *y, orr_dtype y_dtype, const float 
         return orr_error(ORR_ERR_DTYPE, "cuda layer_norm_modulate: y is %s, not f32 or bf16",
                          orr_dtype_name(y_dtype));
     if (rows == 0 || dim == 0) return ORR_OK;
-    const size_t smem = cache_bytes(dim);
-    const int grid = grid_for_rows(rows);
-    if (y_dtype == ORR_F32) {
-        float *yf = (float *)y;
-        if (smem)
-            layer_norm_modulate_kernel<true><<<grid, kThreads, smem, stream>>>(yf, x, rows, dim, rows_per_batch,
-                                                                               shift, scale, mod_stride, eps);
-        else
-            layer_norm_modulate_kernel<false><<<grid, kThreads, 0, stream>>>(yf, x, rows, dim, rows_per_batch,
-                                                                             shift, scale, mod_stride, eps);
-    } else {
-        __nv_bfloat16 *yb = (__nv_bfloat16 *)y;
-        if (smem)
-            layer_norm_modulate_kernel<true><<<grid, kThreads, smem, stream>>>(yb, x, rows, dim, rows_per_batch,
-                                                                               shift, scale, mod_stride, eps);
-        else
-            layer_norm_modulate_kernel<false><<<grid, kThreads, 0, stream>>>(yb, x, rows, dim, rows_per_batch,
-                                                                             shift, scale, mod_stride, eps);
-    }
+    if (y_dtype == ORR_F32)
+        launch_layer_norm_modulate((float *)y, x, rows, dim, rows_per_batch, shift, scale, mod_stride, eps, stream);
+    else
+        launch_layer_norm_modulate((__nv_bfloat16 *)y, x, rows, dim, rows_per_batch, shift, scale, mod_stride, eps,
+                                   stream);
     return orr_cuda_check_launch("layer_norm_modulate");
 }
 

@@ -4,6 +4,7 @@
 // intrinsic: nvcc would otherwise fuse multiply-adds, which rounds once
 // where the oracle rounds twice and can move a 'nearest' index.
 #include "cuda/cuda_internal.h"
+#include "cuda/grid.cuh"
 #include "cuda/resize.h"
 
 extern "C" {
@@ -11,9 +12,6 @@ extern "C" {
 }
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192;
 
 struct taps {
     int n;
@@ -95,8 +93,7 @@ __device__ taps axis_taps(orr_resize_mode mode, int64_t o, int64_t in, int64_t o
 __global__ void resize_kernel(float *out, const float *x, int64_t planes, axes s, orr_resize_mode mode,
                               bool align_corners) {
     const int64_t Ti = s.in[0], Hi = s.in[1], Wi = s.in[2], To = s.out[0], Ho = s.out[1], Wo = s.out[2];
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < planes * To * Ho * Wo;
-         k += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t k = thread_index(); k < planes * To * Ho * Wo; k += thread_count()) {
         const int64_t xo = k % Wo, y = k / Wo % Ho, t = k / (Wo * Ho) % To, p = k / (Wo * Ho * To);
         const taps tt = axis_taps(mode, t, Ti, To, align_corners);
         const taps ty = axis_taps(mode, y, Hi, Ho, align_corners);
@@ -138,8 +135,6 @@ extern "C" orr_status orr_cuda_resize(float *out, const float *x, int64_t planes
         if (in_size[k] == 0)
             return orr_error(ORR_ERR_ARGUMENT, "cuda resize: axis %d is empty but its output has %lld elements", k,
                              (long long)out_size[k]);
-    int64_t blocks = (total + kThreads - 1) / kThreads;
-    resize_kernel<<<(int)(blocks < kMaxBlocks ? blocks : kMaxBlocks), kThreads, 0, stream>>>(out, x, planes, s, mode,
-                                                                                           align_corners);
+    resize_kernel<<<grid_for(total), kThreads, 0, stream>>>(out, x, planes, s, mode, align_corners);
     return orr_cuda_check_launch("resize");
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "cuda/cuda_internal.h"
+#include "cuda/grid.cuh"
 #include "cuda/rng.h"
 
 extern "C" {
@@ -12,9 +13,6 @@ extern "C" {
 }
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192;
 
 constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u, kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
 
@@ -47,8 +45,7 @@ __device__ __forceinline__ float2 box_muller(uint32_t a, uint32_t b, double mean
 __global__ void fill_kernel(float *out, int64_t n, uint64_t seed, uint64_t offset, bool normal, float mean,
                             float std, bool vec4) {
     const int64_t blocks = (n + 3) / 4;
-    for (int64_t blk = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; blk < blocks;
-         blk += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t blk = thread_index(); blk < blocks; blk += thread_count()) {
         const uint64_t c = offset + (uint64_t)blk;
         const uint4 r = philox4x32_10(make_uint4((uint32_t)c, (uint32_t)(c >> 32), 0u, 0u), (uint32_t)seed,
                                       (uint32_t)(seed >> 32));
@@ -78,10 +75,9 @@ orr_status fill(const char *op, orr_rng *rng, float *out, int64_t n, bool normal
     if (!rng) return orr_error(ORR_ERR_ARGUMENT, "cuda %s: generator is NULL", op);
     if (n < 0) return orr_error(ORR_ERR_ARGUMENT, "cuda %s: n = %lld is negative", op, (long long)n);
     if (n == 0) return ORR_OK;
-    const int64_t blocks = (n + 3) / 4, grid = (blocks + kThreads - 1) / kThreads;
+    const int64_t blocks = (n + 3) / 4;
     const bool vec4 = ((uintptr_t)out & 15u) == 0;
-    fill_kernel<<<(int)(grid < kMaxBlocks ? grid : kMaxBlocks), kThreads, 0, stream>>>(out, n, rng->seed, rng->offset,
-                                                                                     normal, mean, std, vec4);
+    fill_kernel<<<grid_for(blocks), kThreads, 0, stream>>>(out, n, rng->seed, rng->offset, normal, mean, std, vec4);
     orr_status st = orr_cuda_check_launch(op);
     if (!st) rng->offset += (uint64_t)blocks;
     return st;

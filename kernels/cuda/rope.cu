@@ -5,6 +5,8 @@
 #include <cuda_bf16.h>
 
 #include "cuda/cuda_internal.h"
+#include "cuda/element.cuh"
+#include "cuda/grid.cuh"
 #include "cuda/rope.h"
 
 extern "C" {
@@ -12,14 +14,6 @@ extern "C" {
 }
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192;
-
-int grid_for(int64_t work, int per_block) {
-    int64_t blocks = (work + per_block - 1) / per_block;
-    return (int)(blocks < 1 ? 1 : blocks < kMaxBlocks ? blocks : kMaxBlocks);
-}
 
 struct row_layout {
     int ndim;
@@ -31,8 +25,7 @@ struct row_layout {
 __global__ void rope_kernel(float *out, const float *x, const float *cos, const float *sin, row_layout l,
                             int64_t rows, int64_t dim, bool interleaved) {
     const int64_t half = dim / 2;
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < rows * half;
-         k += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t k = thread_index(); k < rows * half; k += thread_count()) {
         const int64_t r = k / half, i = k % half;
         int64_t rest = r, oc = 0, os = 0;
         for (int d = l.ndim - 1; d >= 0; d--) {
@@ -48,11 +41,6 @@ __global__ void rope_kernel(float *out, const float *x, const float *cos, const 
         out[r * dim + q] = __fadd_rn(__fmul_rn(xq, c[q]), __fmul_rn(xp, s[q]));
     }
 }
-
-__device__ __forceinline__ float load(const float *p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float load(const __nv_bfloat16 *p, int64_t i) { return __bfloat162float(p[i]); }
-__device__ __forceinline__ void store(float *p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void store(__nv_bfloat16 *p, int64_t i, float v) { p[i] = __float2bfloat16_rn(v); }
 
 // Warp w of the grid takes token-major row r = (b*seq + s)*heads + h.
 template <typename X, typename Y>
@@ -129,8 +117,7 @@ orr_status orr_cuda_rope(float *out, const float *x, const float *cos, const int
         rows *= row_shape[d];
     }
     if (rows == 0 || dim == 0) return ORR_OK;
-    rope_kernel<<<grid_for(rows * (dim / 2), kThreads), kThreads, 0, stream>>>(out, x, cos, sin, l, rows, dim,
-                                                                               interleaved);
+    rope_kernel<<<grid_for(rows * (dim / 2)), kThreads, 0, stream>>>(out, x, cos, sin, l, rows, dim, interleaved);
     return orr_cuda_check_launch("rope");
 }
 

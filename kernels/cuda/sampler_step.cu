@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "cuda/cuda_internal.h"
+#include "cuda/grid.cuh"
 #include "cuda/sampler_step.h"
 
 extern "C" {
@@ -15,16 +16,9 @@ extern "C" {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 65535;
+constexpr int64_t kMaxStepBlocks = 65535;
 
-int grid_for(int64_t n) {
-    const int64_t blocks = (n + kThreads - 1) / kThreads;
-    return (int)(blocks < 1 ? 1 : blocks < kMaxBlocks ? blocks : kMaxBlocks);
-}
-
-__device__ int64_t thread_index() { return (int64_t)blockIdx.x * blockDim.x + threadIdx.x; }
-__device__ int64_t thread_count() { return (int64_t)gridDim.x * blockDim.x; }
+int step_grid(int64_t n) { return grid_for(n, kThreads, kMaxStepBlocks); }
 
 __device__ float round_bf16(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
 
@@ -165,7 +159,7 @@ __global__ void transfer_output_kernel(float *x0, float *x0_cond, float *x0_unco
 extern "C" orr_status orr_cuda_round_bf16(float *x, int64_t n, cudaStream_t stream) {
     if (n < 0) return orr_error(ORR_ERR_ARGUMENT, "cuda round_bf16: n = %lld", (long long)n);
     if (n == 0) return ORR_OK;
-    round_bf16_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, n);
+    round_bf16_kernel<<<step_grid(n), kThreads, 0, stream>>>(x, n);
     return orr_cuda_check_launch("round_bf16");
 }
 
@@ -173,7 +167,7 @@ extern "C" orr_status orr_cuda_euler_step(float *x_next, const float *x, const f
                                           float sigma_next, cudaStream_t stream) {
     if (n < 0) return orr_error(ORR_ERR_ARGUMENT, "cuda euler_step: n = %lld", (long long)n);
     if (n == 0) return ORR_OK;
-    euler_kernel<<<grid_for(n), kThreads, 0, stream>>>(x_next, x, x0, n, sigma, sigma_next - sigma);
+    euler_kernel<<<step_grid(n), kThreads, 0, stream>>>(x_next, x, x0, n, sigma, sigma_next - sigma);
     return orr_cuda_check_launch("euler_step");
 }
 
@@ -182,7 +176,7 @@ extern "C" orr_status orr_cuda_heun_correct(float *x, const float *x_eff, const 
                                             cudaStream_t stream) {
     if (n < 0) return orr_error(ORR_ERR_ARGUMENT, "cuda heun_correct: n = %lld", (long long)n);
     if (n == 0) return ORR_OK;
-    heun_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, x_eff, x0, x1, x1_0, n, sigma, sigma_next, dt);
+    heun_kernel<<<step_grid(n), kThreads, 0, stream>>>(x, x_eff, x0, x1, x1_0, n, sigma, sigma_next, dt);
     return orr_cuda_check_launch("heun_correct");
 }
 
@@ -191,7 +185,7 @@ extern "C" orr_status orr_cuda_dpmpp_2m_step(float *x, const float *x_eff, const
                                              cudaStream_t stream) {
     if (n < 0) return orr_error(ORR_ERR_ARGUMENT, "cuda dpmpp_2m_step: n = %lld", (long long)n);
     if (n == 0) return ORR_OK;
-    dpmpp_2m_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, x_eff, x0, x0_prev, n, ratio, k_d, w_cur, w_prev);
+    dpmpp_2m_kernel<<<step_grid(n), kThreads, 0, stream>>>(x, x_eff, x0, x0_prev, n, ratio, k_d, w_cur, w_prev);
     return orr_cuda_check_launch("dpmpp_2m_step");
 }
 
@@ -202,7 +196,7 @@ extern "C" orr_status orr_cuda_res_2ab_update(double *x, const float *x0, const 
     // the coefficients as orr_res_2ab_update computes them
     if (!x0_prev) {
         const double cx0 = (s - t) / s, cx = t / s;
-        res_first_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, x0, n, cx0, cx);
+        res_first_kernel<<<step_grid(n), kThreads, 0, stream>>>(x, x0, n, cx0, cx);
         return orr_cuda_check_launch("res_2ab_update");
     }
     const double ls = -log(s), lt = -log(t), lm = -log(s_prev);
@@ -211,7 +205,7 @@ extern "C" orr_status orr_cuda_res_2ab_update(double *x, const float *x0, const 
     double b1 = phi1 - phi2 / c2, b2 = phi2 / c2;
     if (isnan(b1)) b1 = 0.0;
     if (isnan(b2)) b2 = 0.0;
-    res_multistep_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, x0, x0_prev, n, exp(-h), h, b1, b2);
+    res_multistep_kernel<<<step_grid(n), kThreads, 0, stream>>>(x, x0, x0_prev, n, exp(-h), h, b1, b2);
     return orr_cuda_check_launch("res_2ab_update");
 }
 
@@ -221,7 +215,7 @@ extern "C" orr_status orr_cuda_edm_input(float *x_in, float *net_x, float *net_t
     if (bad_dims(dims)) return dims_error("edm_input", dims);
     const int64_t n = state_numel(dims), work = n > 2 * dims.B ? n : 2 * dims.B;
     if (work == 0) return ORR_OK;
-    edm_input_kernel<<<grid_for(work), kThreads, 0, stream>>>(x_in, net_x, net_t, x, aug, dims, n, c_in_cond, c_in,
+    edm_input_kernel<<<step_grid(work), kThreads, 0, stream>>>(x_in, net_x, net_t, x, aug, dims, n, c_in_cond, c_in,
                                                               c_noise, bf16);
     return orr_cuda_check_launch("edm_input");
 }
@@ -233,7 +227,7 @@ extern "C" orr_status orr_cuda_edm_output(float *x0, float *guided, float *out_c
     if (bad_dims(dims)) return dims_error("edm_output", dims);
     const int64_t n = state_numel(dims);
     if (n == 0) return ORR_OK;
-    edm_output_kernel<<<grid_for(n), kThreads, 0, stream>>>(x0, guided, out_c, out_u, x_in, gt, dims, n, g, c_skip,
+    edm_output_kernel<<<step_grid(n), kThreads, 0, stream>>>(x0, guided, out_c, out_u, x_in, gt, dims, n, g, c_skip,
                                                             c_out, c_skip_cond, c_out_cond, bf16);
     return orr_cuda_check_launch("edm_output");
 }
@@ -244,7 +238,7 @@ extern "C" orr_status orr_cuda_transfer_input(float *net_x, float *net_t, const 
     if (bad_dims(dims)) return dims_error("transfer_input", dims);
     const int64_t n = state_numel(dims), work = n > 2 * dims.B ? n : 2 * dims.B;
     if (work == 0) return ORR_OK;
-    transfer_input_kernel<<<grid_for(work), kThreads, 0, stream>>>(net_x, net_t, x, aug, dims, n, inv_c_in, c_in,
+    transfer_input_kernel<<<step_grid(work), kThreads, 0, stream>>>(net_x, net_t, x, aug, dims, n, inv_c_in, c_in,
                                                                    c_noise);
     return orr_cuda_check_launch("transfer_input");
 }
@@ -257,7 +251,7 @@ extern "C" orr_status orr_cuda_transfer_output(float *x0, float *x0_cond, float 
     if (bad_dims(dims)) return dims_error("transfer_output", dims);
     const int64_t n = state_numel(dims);
     if (n == 0) return ORR_OK;
-    transfer_output_kernel<<<grid_for(n), kThreads, 0, stream>>>(x0, x0_cond, x0_uncond, x0_guided, x, aug, gt, out_c,
+    transfer_output_kernel<<<step_grid(n), kThreads, 0, stream>>>(x0, x0_cond, x0_uncond, x0_guided, x, aug, gt, out_c,
                                                                  out_u, merge, dims, n, inv_c_in, c_skip, c_out, g);
     return orr_cuda_check_launch("transfer_output");
 }

@@ -8,10 +8,8 @@
  *   f32   1e-5
  *   bf16  1e-2  (probabilities rounded to bf16 before P V, output rounded)
  * Skipped (77) without a usable device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/attention.h"
-#include "test_util.h"
+#include "gpu_test_util.h"
 
 typedef struct attn_case {
     const char *name;
@@ -23,33 +21,6 @@ typedef struct attn_case {
     size_t misalign; /* elements q is shifted by in its buffer (forces the SIMT kernel) */
 } attn_case;
 
-static void *upload(const void *host, size_t bytes) {
-    void *d = NULL;
-    CHECK(cudaMalloc(&d, bytes ? bytes : 1) == cudaSuccess);
-    if (d && host && bytes) CHECK(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice) == cudaSuccess);
-    return d;
-}
-
-/* n values in [-scale, scale), rounded to dtype; raw gets the elements
- * (with `pad` leading zero elements). */
-static float *values(long n, unsigned seed, float scale, orr_dtype dtype, size_t pad, void **raw) {
-    float *v = malloc(sizeof(float) * (size_t)n);
-    test_fill(v, n, seed);
-    size_t es = orr_dtype_size(dtype);
-    *raw = calloc((size_t)n + pad, es);
-    for (long i = 0; i < n; i++) {
-        v[i] *= scale;
-        if (dtype == ORR_BF16) {
-            uint16_t h = orr_f32_to_bf16(v[i]);
-            ((uint16_t *)*raw)[pad + (size_t)i] = h;
-            v[i] = orr_bf16_to_f32(h);
-        } else {
-            ((float *)*raw)[pad + (size_t)i] = v[i];
-        }
-    }
-    return v;
-}
-
 static void run_case(const attn_case *c, cudaStream_t stream) {
     orr_attn_dims d = {c->batch, c->heads, c->kv_heads, c->q_len, c->kv_len, c->head_dim, c->v_dim};
     long nq = (long)(c->batch * c->heads * c->q_len * c->head_dim);
@@ -57,9 +28,9 @@ static void run_case(const attn_case *c, cudaStream_t stream) {
     long nv = (long)(c->batch * c->kv_heads * c->kv_len * c->v_dim);
     long no = (long)(c->batch * c->heads * c->q_len * c->v_dim);
     void *q_raw, *k_raw, *v_raw;
-    float *q = values(nq, 31, c->q_scale, c->dtype, c->misalign, &q_raw);
-    float *k = values(nk, 32, 1.0f, c->dtype, 0, &k_raw);
-    float *v = values(nv, 33, 1.0f, c->dtype, 0, &v_raw);
+    float *q = test_rounded(nq, 31, c->q_scale, c->dtype, c->misalign, &q_raw);
+    float *k = test_rounded(nk, 32, 1.0f, c->dtype, 0, &k_raw);
+    float *v = test_rounded(nv, 33, 1.0f, c->dtype, 0, &v_raw);
 
     orr_attn_mask mask = {NULL, {0, 0, 0, 0}};
     float *m = NULL;
@@ -91,18 +62,16 @@ static void run_case(const attn_case *c, cudaStream_t stream) {
     CHECK_OK(orr_ref_attention(ref, q, k, v, m ? &mask : NULL, &d, scale, c->causal));
 
     size_t es = orr_dtype_size(c->dtype);
-    char *dq = upload(q_raw, ((size_t)nq + c->misalign) * es);
-    void *dk = upload(k_raw, (size_t)nk * es), *dv = upload(v_raw, (size_t)nv * es);
-    void *dout = upload(NULL, (size_t)no * es);
+    char *dq = gpu_upload(q_raw, ((size_t)nq + c->misalign) * es);
+    void *dk = gpu_upload(k_raw, (size_t)nk * es), *dv = gpu_upload(v_raw, (size_t)nv * es);
+    void *dout = gpu_alloc((size_t)no * es);
     orr_attn_mask dmask = mask;
-    dmask.data = m ? upload(m, sizeof(float) * (size_t)nm) : NULL;
+    dmask.data = m ? gpu_upload(m, sizeof(float) * (size_t)nm) : NULL;
     CHECK_OK(orr_cuda_attention(dout, dq + c->misalign * es, dk, dv, c->dtype, m ? &dmask : NULL, &d, scale, c->causal,
                                 stream));
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
     void *out_raw = malloc((size_t)no * es);
-    CHECK(cudaMemcpy(out_raw, dout, (size_t)no * es, cudaMemcpyDeviceToHost) == cudaSuccess);
-    for (long i = 0; i < no; i++)
-        got[i] = c->dtype == ORR_BF16 ? orr_bf16_to_f32(((uint16_t *)out_raw)[i]) : ((float *)out_raw)[i];
+    gpu_download(out_raw, dout, (size_t)no * es, stream);
+    test_widen(got, out_raw, c->dtype, no);
 
     double tol = c->dtype == ORR_BF16 ? 1e-2 : 1e-5;
     double max_ref, diff = test_max_abs_diff(got, ref, no, &max_ref);
@@ -114,26 +83,12 @@ static void run_case(const attn_case *c, cudaStream_t stream) {
         CHECK(zero);
     }
 
-    cudaFree(dq);
-    cudaFree(dk);
-    cudaFree(dv);
-    cudaFree(dout);
-    cudaFree((void *)dmask.data);
-    free(q);
-    free(k);
-    free(v);
-    free(q_raw);
-    free(k_raw);
-    free(v_raw);
-    free(out_raw);
-    free(m);
-    free(ref);
-    free(got);
+    GPU_FREE(dq, dk, dv, dout, (void *)dmask.data);
+    HOST_FREE(q, k, v, q_raw, k_raw, v_raw, out_raw, m, ref, got);
 }
 
 static void test_errors(cudaStream_t stream) {
-    void *p = NULL;
-    CHECK(cudaMalloc(&p, 4096) == cudaSuccess);
+    void *p = gpu_alloc(4096);
     orr_attn_dims d = {1, 3, 2, 4, 4, 8, 8};
     CHECK_FAILS(orr_cuda_attention(p, p, p, p, ORR_F32, NULL, &d, 1.0f, false, stream), ORR_ERR_SHAPE, "kv_heads 2");
     d.kv_heads = 1;
@@ -143,10 +98,7 @@ static void test_errors(cudaStream_t stream) {
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_attention_cuda: no usable CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_attention_cuda");
     cudaStream_t stream = NULL;
     CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) == cudaSuccess);
     const attn_case cases[] = {

@@ -7,10 +7,8 @@
  *   f32 with TF32         5e-3
  *   bf16                  1e-2  (f32 accumulation, output rounded)
  * Skipped (77) without a usable device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/conv.h"
-#include "test_util.h"
+#include "gpu_test_util.h"
 
 typedef struct conv_case {
     const char *name;
@@ -23,29 +21,6 @@ typedef struct conv_case {
     unsigned flags;
     double tol;
 } conv_case;
-
-static void *upload(const void *host, size_t bytes) {
-    void *d = NULL;
-    CHECK(cudaMalloc(&d, bytes ? bytes : 1) == cudaSuccess);
-    if (d && host && bytes) CHECK(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice) == cudaSuccess);
-    return d;
-}
-
-static float *values(long n, unsigned seed, float scale, orr_dtype dtype, void **raw) {
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(v, n, seed);
-    *raw = malloc(orr_dtype_size(dtype) * (size_t)(n ? n : 1));
-    for (long i = 0; i < n; i++) {
-        v[i] *= scale;
-        if (dtype == ORR_BF16) {
-            ((uint16_t *)*raw)[i] = orr_f32_to_bf16(v[i]);
-            v[i] = orr_bf16_to_f32(((uint16_t *)*raw)[i]);
-        } else {
-            ((float *)*raw)[i] = v[i];
-        }
-    }
-    return v;
-}
 
 static orr_conv_shape shape_of(const conv_case *c) {
     orr_conv_shape s;
@@ -77,49 +52,35 @@ static void run_case(const conv_case *c, cudaStream_t stream) {
     long nw = (long)(c->cout * (c->cin / c->groups) * c->kernel[0] * c->kernel[1] * c->kernel[2]);
     long ny = (long)(c->batch * s.y_stride[0]);
     void *x_raw, *w_raw, *b_raw = NULL;
-    float *x = values(nx, 41, 1.0f, c->dtype, &x_raw);
-    float *w = values(nw, 42, 0.3f, c->dtype, &w_raw);
-    float *b = c->bias ? values(c->cout, 43, 1.0f, c->dtype, &b_raw) : NULL;
+    float *x = test_rounded(nx, 41, 1.0f, c->dtype, 0, &x_raw);
+    float *w = test_rounded(nw, 42, 0.3f, c->dtype, 0, &w_raw);
+    float *b = c->bias ? test_rounded(c->cout, 43, 1.0f, c->dtype, 0, &b_raw) : NULL;
     float *ref = calloc((size_t)ny, sizeof(float)), *got = calloc((size_t)ny, sizeof(float));
     orr_ref_conv3d(ref, x + offset, w, b, &s);
 
     size_t es = orr_dtype_size(c->dtype);
-    char *dx = upload(x_raw, (size_t)nx * es);
-    void *dw = upload(w_raw, (size_t)nw * es), *db = b ? upload(b_raw, (size_t)c->cout * es) : NULL;
+    char *dx = gpu_upload(x_raw, (size_t)nx * es);
+    void *dw = gpu_upload(w_raw, (size_t)nw * es), *db = b ? gpu_upload(b_raw, (size_t)c->cout * es) : NULL;
     void *y_raw = calloc((size_t)ny, es);
-    void *dy = upload(y_raw, (size_t)ny * es); /* zeros: the padding between channels stays zero */
+    void *dy = gpu_upload(y_raw, (size_t)ny * es); /* zeros: the padding between channels stays zero */
     CHECK_OK(orr_cuda_conv3d(dy, dx + offset * (int64_t)es, dw, db, c->dtype, &s, c->flags, stream));
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    CHECK(cudaMemcpy(y_raw, dy, (size_t)ny * es, cudaMemcpyDeviceToHost) == cudaSuccess);
-    for (long i = 0; i < ny; i++)
-        got[i] = c->dtype == ORR_BF16 ? orr_bf16_to_f32(((uint16_t *)y_raw)[i]) : ((float *)y_raw)[i];
+    gpu_download(y_raw, dy, (size_t)ny * es, stream);
+    test_widen(got, y_raw, c->dtype, ny);
 
     double max_ref, diff = test_max_abs_diff(got, ref, ny, &max_ref);
     printf("%s: y [%lld,%lld,%lld,%lld,%lld] max diff %.3g (max |ref| %.3g)\n", c->name, (long long)c->batch,
            (long long)c->cout, (long long)s.out[0], (long long)s.out[1], (long long)s.out[2], diff, max_ref);
     CHECK_CLOSE(c->name, got, ref, ny, c->tol);
 
-    cudaFree(dx);
-    cudaFree(dw);
-    cudaFree(db);
-    cudaFree(dy);
-    free(x);
-    free(w);
-    free(b);
-    free(x_raw);
-    free(w_raw);
-    free(b_raw);
-    free(y_raw);
-    free(ref);
-    free(got);
+    GPU_FREE(dx, dw, db, dy);
+    HOST_FREE(x, w, b, x_raw, w_raw, b_raw, y_raw, ref, got);
 }
 
 static void test_errors(cudaStream_t stream) {
     const conv_case c = {"errors", 1, 4, 4, 1, {3, 5, 5}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1},
                          0, 0, 0, ORR_F32, false, 0, 0};
     orr_conv_shape s = shape_of(&c);
-    void *p = NULL;
-    CHECK(cudaMalloc(&p, 1 << 16) == cudaSuccess);
+    void *p = gpu_alloc(1 << 16);
     orr_conv_shape bad = s;
     bad.causal_pad = 2;
     CHECK_FAILS(orr_cuda_conv3d(p, p, p, NULL, ORR_F32, &bad, 0, stream), ORR_ERR_UNSUPPORTED, "causal_pad 2");
@@ -134,10 +95,7 @@ static void test_errors(cudaStream_t stream) {
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_conv_cuda: no usable CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_conv_cuda");
     cudaStream_t stream = NULL;
     CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) == cudaSuccess);
     /* name, batch, in/out channels, groups, in, kernel, stride, padding, dilation,

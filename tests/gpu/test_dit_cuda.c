@@ -11,8 +11,8 @@
  * the device) within 1e-3; the memory estimate against the device memory a
  * forward holds; inputs on the wrong device refused. Skipped (77) without
  * a usable device. */
+#include "gpu_test_util.h"
 #include "models/dit.h"
-#include "test_util.h"
 
 #define T2W_DIR "data/dit/t2w"
 #define V2W_DIR "data/dit/v2w"
@@ -242,10 +242,7 @@ static void test_sampler(orr_sampler_kind kind) {
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_dit_cuda: no usable cuda device: skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_dit_cuda");
     test_fixture(T2W_DIR, "GeneralDIT");
     test_fixture(V2W_DIR, "VideoExtendGeneralDIT");
     test_wide();

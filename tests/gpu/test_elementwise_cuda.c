@@ -7,31 +7,12 @@
  * same (binary, affine, max/min, count, pad, gated residual), 1e-5
  * relative for the libm maps and softmax, 1e-6 for sums (double on both
  * sides), 1e-2 for bf16. Skipped (77) without a usable device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/cuda_internal.h"
 #include "cuda/elementwise.h"
 #include "elementwise.h"
-#include "test_util.h"
+#include "gpu_test_util.h"
 
 static cudaStream_t stream;
-
-static void *dev_alloc(size_t bytes) {
-    void *p = NULL;
-    CHECK(cudaMalloc(&p, bytes ? bytes : 16) == cudaSuccess);
-    return p;
-}
-
-static void *to_device(const void *host, size_t bytes) {
-    void *d = dev_alloc(bytes);
-    if (d && bytes) CHECK(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice) == cudaSuccess);
-    return d;
-}
-
-static void to_host(void *host, const void *dev, size_t bytes) {
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    if (bytes) CHECK(cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
-}
 
 /* got and want agree within rel (of max |want|, at least 1); NaN must sit
  * in the same places. */
@@ -58,28 +39,6 @@ static void check_close_nan(const char *what, const float *got, const float *wan
     }
 }
 
-static void check_equal(const char *what, const float *got, const float *want, long n) {
-    long bad = 0, first = -1;
-    for (long i = 0; i < n; i++)
-        if (!(got[i] == want[i] || (isnan(got[i]) && isnan(want[i])))) {
-            if (first < 0) first = i;
-            bad++;
-        }
-    test_checks++;
-    if (bad) {
-        test_failures++;
-        fprintf(stderr, "%s: %ld of %ld differ, first at %ld: %.9g vs %.9g\n", what, bad, n, first, got[first],
-                want[first]);
-    }
-}
-
-static float *filled(long n, unsigned seed, float scale) {
-    float *x = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(x, n, seed);
-    for (long i = 0; i < n; i++) x[i] *= scale;
-    return x;
-}
-
 /* ---- binary ------------------------------------------------------------------ */
 
 /* a and b have their own shapes (1 where broadcast) of out's rank;
@@ -94,7 +53,7 @@ static void binary_case(int ndim, const int64_t *shape, const int64_t *a_shape, 
         nb *= b_shape[d];
         total *= shape[d];
     }
-    float *a = filled(na, 11, 2.0f), *b = filled(nb, 12, 2.0f);
+    float *a = test_filled(na, 11, 2.0f, 0.0f), *b = test_filled(nb, 12, 2.0f, 0.0f);
     if (op == ORR_DIV)
         for (long i = 0; i < nb; i++) b[i] += b[i] < 0 ? -0.25f : 0.25f;
     if (with_nan) {
@@ -103,23 +62,18 @@ static void binary_case(int ndim, const int64_t *shape, const int64_t *a_shape, 
     }
     float *want = malloc(sizeof(float) * (size_t)total), *got = malloc(sizeof(float) * (size_t)total);
     orr_ref_binary(want, a, as, b, bs, ndim, shape, op);
-    float *da = dev_alloc(sizeof(float) * (size_t)(na + offset));
-    float *db = dev_alloc(sizeof(float) * (size_t)(nb + offset));
-    float *dout = dev_alloc(sizeof(float) * (size_t)(total + offset));
+    float *da = gpu_alloc(sizeof(float) * (size_t)(na + offset));
+    float *db = gpu_alloc(sizeof(float) * (size_t)(nb + offset));
+    float *dout = gpu_alloc(sizeof(float) * (size_t)(total + offset));
     CHECK(cudaMemcpy(da + offset, a, sizeof(float) * (size_t)na, cudaMemcpyHostToDevice) == cudaSuccess);
     CHECK(cudaMemcpy(db + offset, b, sizeof(float) * (size_t)nb, cudaMemcpyHostToDevice) == cudaSuccess);
     CHECK_OK(orr_cuda_binary(dout + offset, da + offset, as, db + offset, bs, ndim, shape, op, stream));
-    to_host(got, dout + offset, sizeof(float) * (size_t)total);
+    gpu_download(got, dout + offset, sizeof(float) * (size_t)total, stream);
     char what[96];
     snprintf(what, sizeof what, "binary op %d ndim %d total %lld offset %d", (int)op, ndim, (long long)total, offset);
-    check_equal(what, got, want, total);
-    cudaFree(da);
-    cudaFree(db);
-    cudaFree(dout);
-    free(a);
-    free(b);
-    free(want);
-    free(got);
+    check_exact(what, got, want, total);
+    GPU_FREE(da, db, dout);
+    HOST_FREE(a, b, want, got);
 }
 
 static void test_binary(void) {
@@ -149,97 +103,85 @@ static void test_binary(void) {
 
 static void test_unary(void) {
     const long n = 4099;
-    float *a = filled(n, 21, 4.0f), *want = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
+    float *a = test_filled(n, 21, 4.0f, 0.0f), *want = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
     a[7] = NAN;
     a[8] = INFINITY;
     a[9] = -INFINITY;
     a[10] = 0.0f;
-    float *da = to_device(a, sizeof(float) * n), *dout = dev_alloc(sizeof(float) * n);
+    float *da = gpu_upload(a, sizeof(float) * n), *dout = gpu_alloc(sizeof(float) * n);
     uint16_t *abf = malloc(sizeof(uint16_t) * n), *gotbf = malloc(sizeof(uint16_t) * n);
     float *arounded = malloc(sizeof(float) * n), *gotf = malloc(sizeof(float) * n);
     for (long i = 0; i < n; i++) {
         abf[i] = orr_f32_to_bf16(a[i]);
         arounded[i] = orr_bf16_to_f32(abf[i]);
     }
-    uint16_t *dabf = to_device(abf, sizeof(uint16_t) * n), *doutbf = dev_alloc(sizeof(uint16_t) * n);
+    uint16_t *dabf = gpu_upload(abf, sizeof(uint16_t) * n), *doutbf = gpu_alloc(sizeof(uint16_t) * n);
     for (orr_unary_op op = ORR_IDENTITY; op <= ORR_COS; op++) {
         char what[64];
         orr_ref_unary(want, a, n, op);
         CHECK_OK(orr_cuda_unary(dout, da, n, op, stream));
-        to_host(got, dout, sizeof(float) * n);
+        gpu_download(got, dout, sizeof(float) * n, stream);
         snprintf(what, sizeof what, "unary op %d", (int)op);
         check_close_nan(what, got, want, n, 1e-5);
         /* in place, on an odd count from a misaligned start */
         CHECK(cudaMemcpyAsync(dout, da, sizeof(float) * n, cudaMemcpyDeviceToDevice, stream) == cudaSuccess);
         CHECK_OK(orr_cuda_unary(dout + 1, dout + 1, n - 2, op, stream));
-        to_host(got, dout + 1, sizeof(float) * (n - 2));
+        gpu_download(got, dout + 1, sizeof(float) * (n - 2), stream);
         snprintf(what, sizeof what, "unary op %d in place", (int)op);
         check_close_nan(what, got, want + 1, n - 2, 1e-5);
         /* bf16: the oracle on the rounded inputs, rounded */
         orr_ref_unary(want, arounded, n, op);
         for (long i = 0; i < n; i++) want[i] = orr_bf16_to_f32(orr_f32_to_bf16(want[i]));
         CHECK_OK(orr_cuda_unary_bf16(doutbf, dabf, n, op, stream));
-        to_host(gotbf, doutbf, sizeof(uint16_t) * n);
-        for (long i = 0; i < n; i++) gotf[i] = orr_bf16_to_f32(gotbf[i]);
+        gpu_download(gotbf, doutbf, sizeof(uint16_t) * n, stream);
+        test_widen(gotf, gotbf, ORR_BF16, n);
         snprintf(what, sizeof what, "unary_bf16 op %d", (int)op);
         check_close_nan(what, gotf, want, n, 1e-2);
     }
     orr_ref_affine(want, a, n, 1.75f, -0.3f);
     CHECK_OK(orr_cuda_affine(dout, da, n, 1.75f, -0.3f, stream));
-    to_host(got, dout, sizeof(float) * n);
-    check_equal("affine", got, want, n);
+    gpu_download(got, dout, sizeof(float) * n, stream);
+    check_exact("affine", got, want, n);
     CHECK_OK(orr_cuda_affine(dout + 3, da + 3, n - 3, 1.75f, -0.3f, stream));
-    to_host(got, dout + 3, sizeof(float) * (n - 3));
-    check_equal("affine misaligned", got, want + 3, n - 3);
+    gpu_download(got, dout + 3, sizeof(float) * (n - 3), stream);
+    check_exact("affine misaligned", got, want + 3, n - 3);
     CHECK_FAILS(orr_cuda_unary(dout, da, -1, ORR_EXP, stream), ORR_ERR_ARGUMENT, "negative");
     CHECK_FAILS(orr_cuda_unary(dout, da, 4, (orr_unary_op)99, stream), ORR_ERR_ARGUMENT, "op");
     CHECK_OK(orr_cuda_unary(dout, da, 0, ORR_EXP, stream));
-    cudaFree(da);
-    cudaFree(dout);
-    cudaFree(dabf);
-    cudaFree(doutbf);
-    free(a);
-    free(want);
-    free(got);
-    free(abf);
-    free(gotbf);
-    free(arounded);
-    free(gotf);
+    GPU_FREE(da, dout, dabf, doutbf);
+    HOST_FREE(a, want, got, abf, gotbf, arounded, gotf);
 }
 
 /* ---- reductions ------------------------------------------------------------------ */
 
 static void reduce_case(int64_t outer, int64_t n, int64_t inner, bool with_nan) {
     const long total = (long)(outer * n * inner), outs = (long)(outer * inner);
-    float *a = filled(total, 31, 3.0f);
+    float *a = test_filled(total, 31, 3.0f, 0.0f);
     float *want = malloc(sizeof(float) * (outs + 1)), *got = malloc(sizeof(float) * (outs + 1));
     if (with_nan && total) a[total / 3] = NAN;
-    float *da = to_device(a, sizeof(float) * total), *dout = dev_alloc(sizeof(float) * (outs + 1));
+    float *da = gpu_upload(a, sizeof(float) * total), *dout = gpu_alloc(sizeof(float) * (outs + 1));
     for (orr_reduce_op op = ORR_SUM; op <= ORR_AMIN; op++) {
         if (n == 0 && op >= ORR_AMAX) continue;
         char what[96];
         orr_ref_reduce(want, a, outer, n, inner, op);
         CHECK_OK(orr_cuda_reduce(dout, da, outer, n, inner, op, stream));
-        to_host(got, dout, sizeof(float) * outs);
+        gpu_download(got, dout, sizeof(float) * outs, stream);
         snprintf(what, sizeof what, "reduce op %d [%lld, %lld, %lld]%s", (int)op, (long long)outer, (long long)n,
                  (long long)inner, with_nan ? " with NaN" : "");
-        if (op >= ORR_AMAX) check_equal(what, got, want, outs);
+        if (op >= ORR_AMAX) check_exact(what, got, want, outs);
         else check_close_nan(what, got, want, outs, 1e-6);
     }
-    cudaFree(da);
-    cudaFree(dout);
-    free(a);
-    free(want);
-    free(got);
+    GPU_FREE(da, dout);
+    HOST_FREE(a, want, got);
 }
 
 static void reduce_all_case(long n, bool with_nan) {
-    float *a = filled(n, 41, 1.0f);
+    float *a = test_filled(n, 41, 1.0f, 0.0f);
     if (with_nan && n) a[n - 1] = NAN;
     double abs_sum = 0;
     for (long i = 0; i < n; i++) abs_sum += fabs(a[i]);
-    float *da = to_device(a, sizeof(float) * n);
-    double *dout = dev_alloc(sizeof(double)), got;
+    float *da = gpu_upload(a, sizeof(float) * n);
+    double *dout = gpu_alloc(sizeof(double)), got;
     for (orr_reduce_op op = ORR_SUM; op <= ORR_AMIN; op++) {
         if (n == 0 && op >= ORR_AMAX) {
             CHECK_FAILS(orr_cuda_reduce_all(dout, da, n, op, stream), ORR_ERR_ARGUMENT, "no elements");
@@ -247,7 +189,7 @@ static void reduce_all_case(long n, bool with_nan) {
         }
         double want = orr_ref_reduce_all(a, n, op);
         CHECK_OK(orr_cuda_reduce_all(dout, da, n, op, stream));
-        to_host(&got, dout, sizeof got);
+        gpu_download(&got, dout, sizeof got, stream);
         test_checks++;
         bool ok = isnan(want) ? isnan(got) : fabs(got - want) <= 1e-12 * (abs_sum > 1 ? abs_sum : 1);
         if (!ok) {
@@ -255,13 +197,11 @@ static void reduce_all_case(long n, bool with_nan) {
             fprintf(stderr, "reduce_all op %d n %ld: %.17g vs %.17g\n", (int)op, n, got, want);
         }
     }
-    int64_t *dcount = dev_alloc(sizeof(int64_t)), count = -1;
+    int64_t *dcount = gpu_alloc(sizeof(int64_t)), count = -1;
     CHECK_OK(orr_cuda_count_nonfinite(dcount, da, n, stream));
-    to_host(&count, dcount, sizeof count);
+    gpu_download(&count, dcount, sizeof count, stream);
     CHECK(count == orr_ref_count_nonfinite(a, n));
-    cudaFree(da);
-    cudaFree(dout);
-    cudaFree(dcount);
+    GPU_FREE(da, dout, dcount);
     free(a);
 }
 
@@ -280,16 +220,15 @@ static void test_reduce(void) {
     reduce_all_case(70001, true);
     /* the non-finite count over every kind */
     const long n = 100003;
-    float *a = filled(n, 51, 1.0f);
+    float *a = test_filled(n, 51, 1.0f, 0.0f);
     for (long i = 0; i < n; i += 997) a[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
-    float *da = to_device(a, sizeof(float) * n);
-    int64_t *dcount = dev_alloc(sizeof(int64_t)), count = -1;
+    float *da = gpu_upload(a, sizeof(float) * n);
+    int64_t *dcount = gpu_alloc(sizeof(int64_t)), count = -1;
     CHECK_OK(orr_cuda_count_nonfinite(dcount, da, n, stream));
-    to_host(&count, dcount, sizeof count);
+    gpu_download(&count, dcount, sizeof count, stream);
     CHECK(count == orr_ref_count_nonfinite(a, n) && count > 0);
     CHECK_FAILS(orr_cuda_reduce(NULL, da, 1, 0, 1, ORR_AMAX, stream), ORR_ERR_ARGUMENT, "empty");
-    cudaFree(da);
-    cudaFree(dcount);
+    GPU_FREE(da, dcount);
     free(a);
 }
 
@@ -297,26 +236,24 @@ static void test_reduce(void) {
 
 static void softmax_case(int64_t outer, int64_t n, int64_t inner, int special) {
     const long total = (long)(outer * n * inner);
-    float *a = filled(total, 61, 6.0f), *want = malloc(sizeof(float) * total), *got = malloc(sizeof(float) * total);
+    float *a = test_filled(total, 61, 6.0f, 0.0f);
+    float *want = malloc(sizeof(float) * total), *got = malloc(sizeof(float) * total);
     if (special == 1)
         for (int64_t i = 0; i < n; i++) a[i * inner] = -INFINITY; /* first row -> NaN */
     if (special == 2) a[total - 1] = NAN;                          /* its row -> NaN */
     orr_ref_softmax(want, a, outer, n, inner);
-    float *da = to_device(a, sizeof(float) * total), *dout = dev_alloc(sizeof(float) * total);
+    float *da = gpu_upload(a, sizeof(float) * total), *dout = gpu_alloc(sizeof(float) * total);
     CHECK_OK(orr_cuda_softmax(dout, da, outer, n, inner, stream));
-    to_host(got, dout, sizeof(float) * total);
+    gpu_download(got, dout, sizeof(float) * total, stream);
     char what[96];
     snprintf(what, sizeof what, "softmax [%lld, %lld, %lld] case %d", (long long)outer, (long long)n,
              (long long)inner, special);
     check_close_nan(what, got, want, total, 1e-5);
     CHECK_OK(orr_cuda_softmax(da, da, outer, n, inner, stream)); /* in place */
-    to_host(got, da, sizeof(float) * total);
+    gpu_download(got, da, sizeof(float) * total, stream);
     check_close_nan(what, got, want, total, 1e-5);
-    cudaFree(da);
-    cudaFree(dout);
-    free(a);
-    free(want);
-    free(got);
+    GPU_FREE(da, dout);
+    HOST_FREE(a, want, got);
 }
 
 static void test_softmax(void) {
@@ -337,19 +274,17 @@ static void pad_case(int ndim, const int64_t *in_shape, const int64_t *pads, orr
         nin *= in_shape[d];
         nout *= in_shape[d] + pads[2 * d] + pads[2 * d + 1];
     }
-    float *in = filled(nin, 71, 1.0f), *want = malloc(sizeof(float) * nout), *got = malloc(sizeof(float) * nout);
+    float *in = test_filled(nin, 71, 1.0f, 0.0f);
+    float *want = malloc(sizeof(float) * nout), *got = malloc(sizeof(float) * nout);
     orr_ref_pad(want, in, ndim, in_shape, pads, mode, 2.5f);
-    float *din = to_device(in, sizeof(float) * nin), *dout = dev_alloc(sizeof(float) * nout);
+    float *din = gpu_upload(in, sizeof(float) * nin), *dout = gpu_alloc(sizeof(float) * nout);
     CHECK_OK(orr_cuda_pad(dout, din, ndim, in_shape, pads, mode, 2.5f, stream));
-    to_host(got, dout, sizeof(float) * nout);
+    gpu_download(got, dout, sizeof(float) * nout, stream);
     char what[64];
     snprintf(what, sizeof what, "pad mode %d ndim %d", (int)mode, ndim);
-    check_equal(what, got, want, nout);
-    cudaFree(din);
-    cudaFree(dout);
-    free(in);
-    free(want);
-    free(got);
+    check_exact(what, got, want, nout);
+    GPU_FREE(din, dout);
+    HOST_FREE(in, want, got);
 }
 
 static void test_pad(void) {
@@ -368,7 +303,8 @@ static void test_pad(void) {
 
 static void test_gated_residual(void) {
     const int64_t B = 2, N = 37, D = 67, rows = B * N, stride = 3 * D;
-    float *x = filled(rows * D, 81, 1.0f), *y = filled(rows * D, 82, 1.0f), *mod = filled(B * stride, 83, 1.0f);
+    float *x = test_filled(rows * D, 81, 1.0f, 0.0f), *y = test_filled(rows * D, 82, 1.0f, 0.0f);
+    float *mod = test_filled(B * stride, 83, 1.0f, 0.0f);
     float *want = malloc(sizeof(float) * rows * D), *got = malloc(sizeof(float) * rows * D);
     uint16_t *ybf = malloc(sizeof(uint16_t) * rows * D);
     for (int64_t i = 0; i < rows * D; i++) ybf[i] = orr_f32_to_bf16(y[i]);
@@ -380,29 +316,19 @@ static void test_gated_residual(void) {
                 float prod = gate[r / N * stride + i] * yv;
                 want[r * D + i] = x[r * D + i] + prod;
             }
-        float *dx = to_device(x, sizeof(float) * rows * D), *dmod = to_device(mod, sizeof(float) * B * stride);
-        void *dy = pass ? to_device(ybf, sizeof(uint16_t) * rows * D) : to_device(y, sizeof(float) * rows * D);
+        float *dx = gpu_upload(x, sizeof(float) * rows * D), *dmod = gpu_upload(mod, sizeof(float) * B * stride);
+        void *dy = pass ? gpu_upload(ybf, sizeof(uint16_t) * rows * D) : gpu_upload(y, sizeof(float) * rows * D);
         CHECK_OK(orr_cuda_gated_residual(dx, dy, pass ? ORR_BF16 : ORR_F32, dmod + 2 * D, rows, D, N, stride, stream));
-        to_host(got, dx, sizeof(float) * rows * D);
-        check_equal(pass ? "gated_residual bf16" : "gated_residual f32", got, want, rows * D);
-        cudaFree(dx);
-        cudaFree(dmod);
-        cudaFree(dy);
+        gpu_download(got, dx, sizeof(float) * rows * D, stream);
+        check_exact(pass ? "gated_residual bf16" : "gated_residual f32", got, want, rows * D);
+        GPU_FREE(dx, dmod, dy);
     }
     CHECK_FAILS(orr_cuda_gated_residual(NULL, NULL, ORR_F16, NULL, 1, 1, 1, 3, stream), ORR_ERR_DTYPE, "f16");
-    free(x);
-    free(y);
-    free(mod);
-    free(want);
-    free(got);
-    free(ybf);
+    HOST_FREE(x, y, mod, want, got, ybf);
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_elementwise_cuda: no CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_elementwise_cuda");
     stream = orr_cuda_stream();
     CHECK(stream != NULL);
     test_binary();

@@ -4,26 +4,12 @@
  * one operation that may round differently; see cuda/fsq.h); in place
  * (codes over z); dequantize identical, an out-of-range index NaN.
  * Skipped (77) without a device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/cuda_internal.h"
 #include "cuda/fsq.h"
+#include "gpu_test_util.h"
 #include "models/tokenizer.h"
-#include "test_util.h"
 
 static cudaStream_t stream;
-
-static void *to_device(const void *host, size_t bytes) {
-    void *d = NULL;
-    CHECK(cudaMalloc(&d, bytes ? bytes : 16) == cudaSuccess);
-    if (d && host && bytes) CHECK(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice) == cudaSuccess);
-    return d;
-}
-
-static void to_host(void *host, const void *dev, size_t bytes) {
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    if (bytes) CHECK(cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
-}
 
 static void fsq_case(const int *levels, int n, int64_t B, int64_t T, int64_t H, int64_t W) {
     tok_fsq q;
@@ -41,16 +27,16 @@ static void fsq_case(const int *levels, int n, int64_t B, int64_t T, int64_t H, 
     test_fill(zd, total, 501);
     for (int64_t i = 0; i < total; i++) zd[i] *= 4.0f;
     CHECK_OK(tok_fsq_quantize(&q, z, codes, idx, bounded));
-    float *dz = to_device(zd, sizeof(float) * total), *dcodes = to_device(NULL, sizeof(float) * total);
-    float *dbounded = to_device(NULL, sizeof(float) * total);
-    int64_t *didx = to_device(NULL, sizeof(int64_t) * B * rest);
+    float *dz = gpu_upload(zd, sizeof(float) * total), *dcodes = gpu_alloc(sizeof(float) * total);
+    float *dbounded = gpu_alloc(sizeof(float) * total);
+    int64_t *didx = gpu_alloc(sizeof(int64_t) * B * rest);
     CHECK_OK(orr_cuda_fsq_quantize(dcodes, didx, dbounded, dz, B, rest, n, q.levels, q.half_l, q.offset, q.shift,
                                    stream));
     float *got = malloc(sizeof(float) * total), *gotb = malloc(sizeof(float) * total);
     int64_t *goti = malloc(sizeof(int64_t) * B * rest);
-    to_host(got, dcodes, sizeof(float) * total);
-    to_host(gotb, dbounded, sizeof(float) * total);
-    to_host(goti, didx, sizeof(int64_t) * B * rest);
+    gpu_download(got, dcodes, sizeof(float) * total, stream);
+    gpu_download(gotb, dbounded, sizeof(float) * total, stream);
+    gpu_download(goti, didx, sizeof(int64_t) * B * rest, stream);
     const float *cd = codes->data, *bd = bounded->data;
     const int64_t *id = idx->data;
     long bad_codes = 0, bad_idx = 0;
@@ -67,7 +53,7 @@ static void fsq_case(const int *levels, int n, int64_t B, int64_t T, int64_t H, 
     CHECK(worst_bounded <= 4);
     /* in place: codes over z */
     CHECK_OK(orr_cuda_fsq_quantize(dz, NULL, NULL, dz, B, rest, n, q.levels, q.half_l, q.offset, q.shift, stream));
-    to_host(got, dz, sizeof(float) * total);
+    gpu_download(got, dz, sizeof(float) * total, stream);
     bad_codes = 0;
     for (int64_t i = 0; i < total; i++) bad_codes += got[i] != cd[i];
     CHECK(bad_codes == 0);
@@ -78,7 +64,7 @@ static void fsq_case(const int *levels, int n, int64_t B, int64_t T, int64_t H, 
     ids[B * rest - 1] = q.codebook_size;
     CHECK(cudaMemcpy(didx, ids, sizeof(int64_t) * B * rest, cudaMemcpyHostToDevice) == cudaSuccess);
     CHECK_OK(orr_cuda_fsq_dequantize(dcodes, didx, B, rest, n, q.levels, stream));
-    to_host(got, dcodes, sizeof(float) * total);
+    gpu_download(got, dcodes, sizeof(float) * total, stream);
     const float *dd = deq->data;
     long bad_deq = 0, nan_last = 0;
     for (int64_t b = 0; b < B; b++)
@@ -89,14 +75,8 @@ static void fsq_case(const int *levels, int n, int64_t B, int64_t T, int64_t H, 
                 else bad_deq += got[at] != dd[at];
             }
     CHECK(bad_deq == 0 && nan_last == n);
-    cudaFree(dz);
-    cudaFree(dcodes);
-    cudaFree(dbounded);
-    cudaFree(didx);
-    free(got);
-    free(gotb);
-    free(goti);
-    free(ids);
+    GPU_FREE(dz, dcodes, dbounded, didx);
+    HOST_FREE(got, gotb, goti, ids);
     orr_tensor_free(z);
     orr_tensor_free(codes);
     orr_tensor_free(idx);
@@ -105,10 +85,7 @@ static void fsq_case(const int *levels, int n, int64_t B, int64_t T, int64_t H, 
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_fsq_cuda: no CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_fsq_cuda");
     stream = orr_cuda_stream();
     CHECK(stream != NULL);
     const int dv[6] = {8, 8, 8, 5, 5, 5}, odd[3] = {7, 5, 3}, two[2] = {2, 4};

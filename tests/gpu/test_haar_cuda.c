@@ -3,32 +3,16 @@
  * 3-D and 2-D, patch and unpatch, p = 1, 2, 4, 8 with odd sizes that take
  * the reflect padding, and the argument errors. Skipped (77) without a
  * device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/cuda_internal.h"
 #include "cuda/haar.h"
+#include "gpu_test_util.h"
 #include "haar.h"
-#include "test_util.h"
 
 static cudaStream_t stream;
 
-static void *to_device(const void *host, size_t bytes) {
-    void *d = NULL;
-    CHECK(cudaMalloc(&d, bytes ? bytes : 16) == cudaSuccess);
-    if (d && host && bytes) CHECK(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice) == cudaSuccess);
-    return d;
-}
-
-static void to_host(void *host, const void *dev, size_t bytes) {
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    if (bytes) CHECK(cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
-}
-
+/* Exactly the cpu kernel's values, and within 1e-5 of the oracle's. */
 static void compare(const char *what, const float *got, const float *cpu, const float *ref, long n) {
-    long bad = 0;
-    for (long i = 0; i < n; i++) bad += got[i] != cpu[i];
-    if (bad) fprintf(stderr, "%s: %ld of %ld differ from the cpu kernel\n", what, bad, n);
-    CHECK(bad == 0);
+    check_exact(what, got, cpu, n);
     CHECK_CLOSE(what, got, ref, n, 1e-5);
 }
 
@@ -39,10 +23,9 @@ static void haar_case(int64_t B, int64_t C, int64_t t, int64_t h, int64_t w, int
     const int64_t to = video ? orr_haar_patched_len(t + p - 1, p) : 1;
     const int64_t ho = orr_haar_patched_len(h, p), wo = orr_haar_patched_len(w, p);
     const int64_t bands = video ? (int64_t)p * p * p : (int64_t)p * p, nout = B * C * bands * to * ho * wo;
-    float *x = malloc(sizeof(float) * nin), *ref = malloc(sizeof(float) * nout), *cpu = malloc(sizeof(float) * nout);
-    float *got = malloc(sizeof(float) * nout);
-    test_fill(x, nin, 301);
-    float *dx = to_device(x, sizeof(float) * nin), *dout = to_device(NULL, sizeof(float) * nout);
+    float *x = test_filled(nin, 301, 1.0f, 0.0f), *ref = malloc(sizeof(float) * nout);
+    float *cpu = malloc(sizeof(float) * nout), *got = malloc(sizeof(float) * nout);
+    float *dx = gpu_upload(x, sizeof(float) * nin), *dout = gpu_alloc(sizeof(float) * nout);
     char what[128];
     snprintf(what, sizeof what, "haar%s_patch [%lld,%lld,%lld,%lld,%lld] p %d", video ? "3d" : "2d", (long long)B,
              (long long)C, (long long)t, (long long)h, (long long)w, p);
@@ -55,12 +38,12 @@ static void haar_case(int64_t B, int64_t C, int64_t t, int64_t h, int64_t w, int
         CHECK_OK(orr_cpu_haar2d_patch(cpu, x, B, C, h, w, p));
         CHECK_OK(orr_cuda_haar2d_patch(dout, dx, B, C, h, w, p, stream));
     }
-    to_host(got, dout, sizeof(float) * nout);
+    gpu_download(got, dout, sizeof(float) * nout, stream);
     compare(what, got, cpu, ref, nout);
     /* the inverse of the patched values */
     const int64_t tu = video ? (int64_t)p * to - (p - 1) : 1, nun = B * C * tu * p * ho * p * wo;
     float *uref = malloc(sizeof(float) * nun), *ucpu = malloc(sizeof(float) * nun), *ugot = malloc(sizeof(float) * nun);
-    float *dun = to_device(NULL, sizeof(float) * nun);
+    float *dun = gpu_alloc(sizeof(float) * nun);
     snprintf(what, sizeof what, "haar%s_unpatch [%lld,%lld,%lld,%lld,%lld] p %d", video ? "3d" : "2d", (long long)B,
              (long long)C, (long long)to, (long long)ho, (long long)wo, p);
     if (video) {
@@ -72,25 +55,14 @@ static void haar_case(int64_t B, int64_t C, int64_t t, int64_t h, int64_t w, int
         CHECK_OK(orr_cpu_haar2d_unpatch(ucpu, cpu, B, C, ho, wo, p));
         CHECK_OK(orr_cuda_haar2d_unpatch(dun, dout, B, C, ho, wo, p, stream));
     }
-    to_host(ugot, dun, sizeof(float) * nun);
+    gpu_download(ugot, dun, sizeof(float) * nun, stream);
     compare(what, ugot, ucpu, uref, nun);
-    cudaFree(dx);
-    cudaFree(dout);
-    cudaFree(dun);
-    free(x);
-    free(ref);
-    free(cpu);
-    free(got);
-    free(uref);
-    free(ucpu);
-    free(ugot);
+    GPU_FREE(dx, dout, dun);
+    HOST_FREE(x, ref, cpu, got, uref, ucpu, ugot);
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_haar_cuda: no CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_haar_cuda");
     stream = orr_cuda_stream();
     CHECK(stream != NULL);
     haar_case(2, 3, 5, 8, 12, 2);

@@ -8,58 +8,9 @@
  *   GELU epilogue (tanh)     2e-4  (cuBLASLt's own tanh)
  * Shapes include odd sizes, one row, padded row strides, broadcast and
  * transposed batched operands. Skipped (77) without a usable device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/cuda_internal.h"
 #include "cuda/linear.h"
-#include "test_util.h"
-
-/* ---- host/device helpers ------------------------------------------------ */
-
-static void *upload(const void *host, size_t bytes) {
-    void *d = NULL;
-    CHECK(cudaMalloc(&d, bytes ? bytes : 1) == cudaSuccess);
-    if (d && bytes) CHECK(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice) == cudaSuccess);
-    return d;
-}
-
-static void download(void *host, const void *dev, size_t bytes) {
-    CHECK(cudaDeviceSynchronize() == cudaSuccess);
-    CHECK(cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
-}
-
-/* n test values in [-scale, scale), rounded to `dtype` (f32, bf16 or f16)
- * in place, and the same values as raw elements of dtype in *raw. */
-static float *values(long n, unsigned seed, float scale, orr_dtype dtype, void **raw) {
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(v, n, seed);
-    *raw = malloc(orr_dtype_size(dtype) * (size_t)(n ? n : 1));
-    for (long i = 0; i < n; i++) {
-        v[i] *= scale;
-        if (dtype == ORR_BF16) {
-            ((uint16_t *)*raw)[i] = orr_f32_to_bf16(v[i]);
-            v[i] = orr_bf16_to_f32(((uint16_t *)*raw)[i]);
-        } else if (dtype == ORR_F16) {
-            ((uint16_t *)*raw)[i] = orr_f32_to_f16(v[i]);
-            v[i] = orr_f16_to_f32(((uint16_t *)*raw)[i]);
-        } else {
-            ((float *)*raw)[i] = v[i];
-        }
-    }
-    return v;
-}
-
-/* Elements of dtype as floats. */
-static void widen(float *out, const void *raw, orr_dtype dtype, long n) {
-    for (long i = 0; i < n; i++) {
-        if (dtype == ORR_BF16)
-            out[i] = orr_bf16_to_f32(((const uint16_t *)raw)[i]);
-        else if (dtype == ORR_F16)
-            out[i] = orr_f16_to_f32(((const uint16_t *)raw)[i]);
-        else
-            out[i] = ((const float *)raw)[i];
-    }
-}
+#include "gpu_test_util.h"
 
 static double gelu_tanh(double x) { return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
 
@@ -77,9 +28,9 @@ static void run_linear(const linear_case *c, cudaStream_t stream) {
     const int64_t ldx = c->in + c->ldx_pad, ldy = c->out + c->ldy_pad, ldw = c->in;
     long nx = (long)(c->rows * ldx), nw = (long)(c->out * ldw), ny = (long)(c->rows * ldy);
     void *x_raw, *w_raw, *b_raw = NULL;
-    float *x = values(nx, 11, 1.0f, c->in_dtype, &x_raw);
-    float *w = values(nw, 12, 0.5f, c->in_dtype, &w_raw);
-    float *b = c->bias ? values(c->out, 13, 1.0f, c->y_dtype, &b_raw) : NULL;
+    float *x = test_rounded(nx, 11, 1.0f, c->in_dtype, 0, &x_raw);
+    float *w = test_rounded(nw, 12, 0.5f, c->in_dtype, 0, &w_raw);
+    float *b = c->bias ? test_rounded(c->out, 13, 1.0f, c->y_dtype, 0, &b_raw) : NULL;
     float *ref = calloc((size_t)ny, sizeof(float)), *got = calloc((size_t)ny, sizeof(float));
     void *y_raw = calloc((size_t)ny, orr_dtype_size(c->y_dtype));
 
@@ -90,14 +41,13 @@ static void run_linear(const linear_case *c, cudaStream_t stream) {
         for (long i = 0; i < ny; i++) ref[i] = (float)gelu_tanh(ref[i]);
 
     size_t in_size = orr_dtype_size(c->in_dtype), y_size = orr_dtype_size(c->y_dtype);
-    void *dx = upload(x_raw, (size_t)nx * in_size), *dw = upload(w_raw, (size_t)nw * in_size);
-    void *db = b ? upload(b_raw, (size_t)c->out * y_size) : NULL;
-    void *dy = upload(y_raw, (size_t)ny * y_size);
+    void *dx = gpu_upload(x_raw, (size_t)nx * in_size), *dw = gpu_upload(w_raw, (size_t)nw * in_size);
+    void *db = b ? gpu_upload(b_raw, (size_t)c->out * y_size) : NULL;
+    void *dy = gpu_upload(y_raw, (size_t)ny * y_size);
     CHECK_OK(orr_cuda_linear(dy, c->y_dtype, ldy, dx, ldx, dw, c->in_dtype, ldw, db, c->rows, c->in, c->out, c->flags,
                              stream));
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    download(y_raw, dy, (size_t)ny * y_size);
-    widen(got, y_raw, c->y_dtype, ny);
+    gpu_download(y_raw, dy, (size_t)ny * y_size, stream);
+    test_widen(got, y_raw, c->y_dtype, ny);
     /* only the row's first `out` elements are written: compare those */
     for (int64_t r = 0; r < c->rows; r++)
         for (int64_t j = c->out; j < ldy; j++) got[r * ldy + j] = ref[r * ldy + j] = 0.0f;
@@ -110,19 +60,8 @@ static void run_linear(const linear_case *c, cudaStream_t stream) {
     printf("%s: max diff %.3g (max |ref| %.3g)\n", what, diff, max_ref);
     CHECK_CLOSE(what, got, ref, ny, c->tol);
 
-    cudaFree(dx);
-    cudaFree(dw);
-    cudaFree(db);
-    cudaFree(dy);
-    free(x);
-    free(w);
-    free(b);
-    free(x_raw);
-    free(w_raw);
-    free(b_raw);
-    free(y_raw);
-    free(ref);
-    free(got);
+    GPU_FREE(dx, dw, db, dy);
+    HOST_FREE(x, w, b, x_raw, w_raw, b_raw, y_raw, ref, got);
 }
 
 static void test_linear(cudaStream_t stream) {
@@ -161,31 +100,22 @@ static void run_matmul(const orr_matmul_shape *s, orr_dtype ab_dtype, orr_dtype 
     long nb = span(s->k, s->n, s->b_rs, s->b_cs, s->batch_ndim, s->batch_shape, s->b_batch_stride);
     long nc = span(s->m, s->n, s->c_rs, s->c_cs, s->batch_ndim, s->batch_shape, s->c_batch_stride);
     void *a_raw, *b_raw;
-    float *a = values(na, 21, 1.0f, ab_dtype, &a_raw), *b = values(nb, 22, 1.0f, ab_dtype, &b_raw);
+    float *a = test_rounded(na, 21, 1.0f, ab_dtype, 0, &a_raw), *b = test_rounded(nb, 22, 1.0f, ab_dtype, 0, &b_raw);
     float *ref = calloc((size_t)nc, sizeof(float)), *got = calloc((size_t)nc, sizeof(float));
     void *c_raw = calloc((size_t)nc, orr_dtype_size(c_dtype));
     orr_ref_matmul(ref, a, b, s);
     size_t ab = orr_dtype_size(ab_dtype), cs = orr_dtype_size(c_dtype);
-    void *da = upload(a_raw, (size_t)na * ab), *db = upload(b_raw, (size_t)nb * ab),
-         *dc = upload(c_raw, (size_t)nc * cs);
+    void *da = gpu_upload(a_raw, (size_t)na * ab), *db = gpu_upload(b_raw, (size_t)nb * ab),
+         *dc = gpu_upload(c_raw, (size_t)nc * cs);
     CHECK_OK(orr_cuda_matmul(dc, c_dtype, da, db, ab_dtype, s, 0, stream));
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    download(c_raw, dc, (size_t)nc * cs);
-    widen(got, c_raw, c_dtype, nc);
+    gpu_download(c_raw, dc, (size_t)nc * cs, stream);
+    test_widen(got, c_raw, c_dtype, nc);
     double max_ref, diff = test_max_abs_diff(got, ref, nc, &max_ref);
     printf("matmul %s (%s->%s): max diff %.3g (max |ref| %.3g)\n", name, orr_dtype_name(ab_dtype),
            orr_dtype_name(c_dtype), diff, max_ref);
     CHECK_CLOSE(name, got, ref, nc, tol);
-    cudaFree(da);
-    cudaFree(db);
-    cudaFree(dc);
-    free(a);
-    free(b);
-    free(a_raw);
-    free(b_raw);
-    free(c_raw);
-    free(ref);
-    free(got);
+    GPU_FREE(da, db, dc);
+    HOST_FREE(a, b, a_raw, b_raw, c_raw, ref, got);
 }
 
 /* Row-major contiguous [batch..., m, k] x [batch..., k, n] -> [batch..., m, n]. */
@@ -245,8 +175,7 @@ static void test_matmul(cudaStream_t stream) {
 /* ---- errors ------------------------------------------------------------- */
 
 static void test_errors(cudaStream_t stream) {
-    void *d = NULL;
-    CHECK(cudaMalloc(&d, 1 << 16) == cudaSuccess);
+    void *d = gpu_alloc(1 << 16);
     CHECK_FAILS(orr_cuda_linear(d, ORR_F32, 8, d, 8, d, ORR_I8, 8, NULL, 4, 8, 8, 0, stream), ORR_ERR_DTYPE,
                 "x and w are i8");
     CHECK_FAILS(orr_cuda_linear(d, ORR_BF16, 8, d, 8, d, ORR_F32, 8, NULL, 4, 8, 8, 0, stream), ORR_ERR_DTYPE,
@@ -265,10 +194,7 @@ static void test_errors(cudaStream_t stream) {
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_linear_cuda: no usable CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_linear_cuda");
     cudaStream_t rt = orr_cuda_stream();
     CHECK(rt != NULL);
     if (!rt) return test_finish("test_linear_cuda");

@@ -4,100 +4,67 @@
  * weights, in place), and the DiT's modulated LayerNorm against the formula
  * in double, with f32 and bf16 outputs. Tolerances: 1e-5 relative to the
  * largest output for f32, 1e-2 for bf16. Skipped (77) without a device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/cuda_internal.h"
 #include "cuda/norm.h"
+#include "gpu_test_util.h"
 #include "norm.h"
-#include "test_util.h"
 
 static cudaStream_t stream;
-
-static void *to_device(const void *host, size_t bytes) {
-    void *d = NULL;
-    CHECK(cudaMalloc(&d, bytes ? bytes : 16) == cudaSuccess);
-    if (d && host && bytes) CHECK(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice) == cudaSuccess);
-    return d;
-}
-
-static void to_host(void *host, const void *dev, size_t bytes) {
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    if (bytes) CHECK(cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
-}
-
-static float *filled(long n, unsigned seed, float scale, float shift) {
-    float *x = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(x, n, seed);
-    for (long i = 0; i < n; i++) x[i] = x[i] * scale + shift;
-    return x;
-}
 
 static void group_norm_case(int64_t batch, int64_t channels, int64_t spatial, int64_t groups, bool affine,
                             bool frame_view) {
     /* frame_view: x is [C, batch, spatial] in memory, seen as [batch, C, spatial] */
     const int64_t n = batch * channels * spatial;
     const int64_t stride[2] = {frame_view ? spatial : channels * spatial, frame_view ? batch * spatial : spatial};
-    float *x = filled(n, 101, 2.0f, 0.7f), *w = filled(channels, 102, 0.5f, 1.0f), *b = filled(channels, 103, 0.3f, 0);
+    float *x = test_filled(n, 101, 2.0f, 0.7f), *w = test_filled(channels, 102, 0.5f, 1.0f);
+    float *b = test_filled(channels, 103, 0.3f, 0);
     float *want = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
     orr_ref_group_norm(want, stride, x, stride, batch, channels, spatial, groups, affine ? w : NULL,
                        affine ? b : NULL, 1e-5f);
-    float *dx = to_device(x, sizeof(float) * n), *dy = to_device(NULL, sizeof(float) * n);
-    float *dw = to_device(w, sizeof(float) * channels), *db = to_device(b, sizeof(float) * channels);
+    float *dx = gpu_upload(x, sizeof(float) * n), *dy = gpu_alloc(sizeof(float) * n);
+    float *dw = gpu_upload(w, sizeof(float) * channels), *db = gpu_upload(b, sizeof(float) * channels);
     CHECK_OK(orr_cuda_group_norm(dy, stride, dx, stride, batch, channels, spatial, groups, affine ? dw : NULL,
                                  affine ? db : NULL, 1e-5f, stream));
-    to_host(got, dy, sizeof(float) * n);
+    gpu_download(got, dy, sizeof(float) * n, stream);
     char what[96];
     snprintf(what, sizeof what, "group_norm [%lld, %lld, %lld] / %lld%s%s", (long long)batch, (long long)channels,
              (long long)spatial, (long long)groups, affine ? " affine" : "", frame_view ? " frame view" : "");
     CHECK_CLOSE(what, got, want, n, 1e-5);
     CHECK_OK(orr_cuda_group_norm(dx, stride, dx, stride, batch, channels, spatial, groups, affine ? dw : NULL,
                                  affine ? db : NULL, 1e-5f, stream)); /* in place */
-    to_host(got, dx, sizeof(float) * n);
+    gpu_download(got, dx, sizeof(float) * n, stream);
     CHECK_CLOSE(what, got, want, n, 1e-5);
-    cudaFree(dx);
-    cudaFree(dy);
-    cudaFree(dw);
-    cudaFree(db);
-    free(x);
-    free(w);
-    free(b);
-    free(want);
-    free(got);
+    GPU_FREE(dx, dy, dw, db);
+    HOST_FREE(x, w, b, want, got);
 }
 
 static void row_norm_case(int64_t rows, int64_t dim, bool affine) {
     const int64_t n = rows * dim;
-    float *x = filled(n, 111, 3.0f, -0.4f), *w = filled(dim, 112, 0.5f, 1.0f), *b = filled(dim, 113, 0.2f, 0);
+    float *x = test_filled(n, 111, 3.0f, -0.4f), *w = test_filled(dim, 112, 0.5f, 1.0f);
+    float *b = test_filled(dim, 113, 0.2f, 0);
     float *want = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
-    float *dx = to_device(x, sizeof(float) * n), *dy = to_device(NULL, sizeof(float) * n);
-    float *dw = to_device(w, sizeof(float) * dim), *db = to_device(b, sizeof(float) * dim);
+    float *dx = gpu_upload(x, sizeof(float) * n), *dy = gpu_alloc(sizeof(float) * n);
+    float *dw = gpu_upload(w, sizeof(float) * dim), *db = gpu_upload(b, sizeof(float) * dim);
     char what[96];
     orr_ref_layer_norm(want, x, rows, dim, affine ? w : NULL, affine ? b : NULL, 1e-5f);
     CHECK_OK(orr_cuda_layer_norm(dy, dx, rows, dim, affine ? dw : NULL, affine ? db : NULL, 1e-5f, stream));
-    to_host(got, dy, sizeof(float) * n);
+    gpu_download(got, dy, sizeof(float) * n, stream);
     snprintf(what, sizeof what, "layer_norm [%lld, %lld]%s", (long long)rows, (long long)dim, affine ? " affine" : "");
     CHECK_CLOSE(what, got, want, n, 1e-5);
     orr_ref_rms_norm(want, x, rows, dim, affine ? w : NULL, 1e-6f);
     CHECK_OK(orr_cuda_rms_norm(dx, dx, rows, dim, affine ? dw : NULL, 1e-6f, stream)); /* in place */
-    to_host(got, dx, sizeof(float) * n);
+    gpu_download(got, dx, sizeof(float) * n, stream);
     snprintf(what, sizeof what, "rms_norm [%lld, %lld]%s", (long long)rows, (long long)dim, affine ? " affine" : "");
     CHECK_CLOSE(what, got, want, n, 1e-5);
-    cudaFree(dx);
-    cudaFree(dy);
-    cudaFree(dw);
-    cudaFree(db);
-    free(x);
-    free(w);
-    free(b);
-    free(want);
-    free(got);
+    GPU_FREE(dx, dy, dw, db);
+    HOST_FREE(x, w, b, want, got);
 }
 
 /* dit.c modulate_rows in double: LN(x) * (1 + scale[b]) + shift[b]. */
 static void modulate_case(int64_t B, int64_t N, int64_t D, int chunks) {
     const int64_t rows = B * N, n = rows * D, stride = chunks * D;
     const float eps = 1e-6f;
-    float *x = filled(n, 121, 4.0f, 1.5f), *mod = filled(B * stride, 122, 0.8f, 0.1f);
+    float *x = test_filled(n, 121, 4.0f, 1.5f), *mod = test_filled(B * stride, 122, 0.8f, 0.1f);
     float *want = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * D, *shift = mod + r / N * stride, *scale = shift + D;
@@ -108,37 +75,28 @@ static void modulate_case(int64_t B, int64_t N, int64_t D, int chunks) {
         const double rstd = 1.0 / sqrt(ss / D + eps);
         for (int64_t i = 0; i < D; i++) want[r * D + i] = (float)((xr[i] - mean) * rstd * (1.0 + scale[i]) + shift[i]);
     }
-    float *dx = to_device(x, sizeof(float) * n), *dmod = to_device(mod, sizeof(float) * B * stride);
-    float *dy = to_device(NULL, sizeof(float) * n);
+    float *dx = gpu_upload(x, sizeof(float) * n), *dmod = gpu_upload(mod, sizeof(float) * B * stride);
+    float *dy = gpu_alloc(sizeof(float) * n);
     CHECK_OK(orr_cuda_layer_norm_modulate(dy, ORR_F32, dx, rows, D, N, dmod, dmod + D, stride, eps, stream));
-    to_host(got, dy, sizeof(float) * n);
+    gpu_download(got, dy, sizeof(float) * n, stream);
     char what[96];
     snprintf(what, sizeof what, "layer_norm_modulate [%lld, %lld, %lld] f32", (long long)B, (long long)N, (long long)D);
     CHECK_CLOSE(what, got, want, n, 1e-5);
     uint16_t *gotbf = malloc(sizeof(uint16_t) * n);
     CHECK_OK(orr_cuda_layer_norm_modulate(dy, ORR_BF16, dx, rows, D, N, dmod, dmod + D, stride, eps, stream));
-    to_host(gotbf, dy, sizeof(uint16_t) * n);
-    for (int64_t i = 0; i < n; i++) got[i] = orr_bf16_to_f32(gotbf[i]);
+    gpu_download(gotbf, dy, sizeof(uint16_t) * n, stream);
+    test_widen(got, gotbf, ORR_BF16, n);
     snprintf(what, sizeof what, "layer_norm_modulate [%lld, %lld, %lld] bf16", (long long)B, (long long)N,
              (long long)D);
     CHECK_CLOSE(what, got, want, n, 1e-2);
     CHECK_FAILS(orr_cuda_layer_norm_modulate(dy, ORR_F16, dx, rows, D, N, dmod, dmod + D, stride, eps, stream),
                 ORR_ERR_DTYPE, "f16");
-    cudaFree(dx);
-    cudaFree(dmod);
-    cudaFree(dy);
-    free(x);
-    free(mod);
-    free(want);
-    free(got);
-    free(gotbf);
+    GPU_FREE(dx, dmod, dy);
+    HOST_FREE(x, mod, want, got, gotbf);
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_norm_cuda: no CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_norm_cuda");
     stream = orr_cuda_stream();
     CHECK(stream != NULL);
     group_norm_case(2, 8, 37, 4, true, false);

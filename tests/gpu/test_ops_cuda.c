@@ -7,7 +7,7 @@
  * attention and convolutions (f32 FMA accumulation in another order over up
  * to a few hundred terms); 2e-2 where the device multiplies in bf16 (8-bit
  * mantissas, f32 accumulation). Skipped (77) without a usable device. */
-#include "test_util.h"
+#include "gpu_test_util.h"
 
 /* The same values on the host and on the device. */
 typedef struct pair {
@@ -257,10 +257,7 @@ static void test_convolutions(void) {
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_ops_cuda: no usable CUDA device; skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_ops_cuda");
     test_elementwise();
     test_reductions();
     test_shape_ops();

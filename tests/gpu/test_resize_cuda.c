@@ -3,12 +3,10 @@
  * size (the 'nearest' special cases), 2-D and 3-D. The kernel evaluates
  * the oracle's arithmetic operation for operation, so the comparison is
  * exact. Skipped (77) without a device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/cuda_internal.h"
 #include "cuda/resize.h"
+#include "gpu_test_util.h"
 #include "resize.h"
-#include "test_util.h"
 
 static cudaStream_t stream;
 
@@ -16,39 +14,22 @@ static void resize_case(int64_t planes, int64_t ti, int64_t hi, int64_t wi, int6
                         orr_resize_mode mode, bool align_corners) {
     const int64_t in[3] = {ti, hi, wi}, out[3] = {to, ho, wo};
     const int64_t nin = planes * ti * hi * wi, nout = planes * to * ho * wo;
-    float *x = malloc(sizeof(float) * nin), *want = malloc(sizeof(float) * nout), *got = malloc(sizeof(float) * nout);
-    test_fill(x, nin, 401);
+    float *x = test_filled(nin, 401, 1.0f, 0.0f), *want = malloc(sizeof(float) * nout);
+    float *got = malloc(sizeof(float) * nout);
     orr_ref_resize(want, x, planes, in, out, mode, align_corners);
-    float *dx = NULL, *dout = NULL;
-    CHECK(cudaMalloc((void **)&dx, sizeof(float) * nin) == cudaSuccess);
-    CHECK(cudaMalloc((void **)&dout, sizeof(float) * nout) == cudaSuccess);
-    CHECK(cudaMemcpy(dx, x, sizeof(float) * nin, cudaMemcpyHostToDevice) == cudaSuccess);
+    float *dx = gpu_upload(x, sizeof(float) * nin), *dout = gpu_alloc(sizeof(float) * nout);
     CHECK_OK(orr_cuda_resize(dout, dx, planes, in, out, mode, align_corners, stream));
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    CHECK(cudaMemcpy(got, dout, sizeof(float) * nout, cudaMemcpyDeviceToHost) == cudaSuccess);
-    long bad = 0, first = -1;
-    for (long i = 0; i < nout; i++)
-        if (got[i] != want[i]) {
-            if (first < 0) first = i;
-            bad++;
-        }
-    if (bad)
-        fprintf(stderr, "resize mode %d align %d [%lld,%lld,%lld]->[%lld,%lld,%lld]: %ld differ (%ld: %.9g, %.9g)\n",
-                (int)mode, align_corners, (long long)ti, (long long)hi, (long long)wi, (long long)to, (long long)ho,
-                (long long)wo, bad, first, got[first], want[first]);
-    CHECK(bad == 0);
-    cudaFree(dx);
-    cudaFree(dout);
-    free(x);
-    free(want);
-    free(got);
+    gpu_download(got, dout, sizeof(float) * nout, stream);
+    char what[128];
+    snprintf(what, sizeof what, "resize mode %d align %d [%lld,%lld,%lld]->[%lld,%lld,%lld]", (int)mode,
+             align_corners, (long long)ti, (long long)hi, (long long)wi, (long long)to, (long long)ho, (long long)wo);
+    check_exact(what, got, want, nout);
+    GPU_FREE(dx, dout);
+    HOST_FREE(x, want, got);
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_resize_cuda: no CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_resize_cuda");
     stream = orr_cuda_stream();
     CHECK(stream != NULL);
     const orr_resize_mode planar[3] = {ORR_RESIZE_NEAREST, ORR_RESIZE_BILINEAR, ORR_RESIZE_BICUBIC};

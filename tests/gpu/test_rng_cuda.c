@@ -5,11 +5,9 @@
  * here; the offset advances as on the CPU, across the 2^32 counter
  * boundary; sizes that are not multiples of 4; mean and std. Skipped (77)
  * without a device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/cuda_internal.h"
 #include "cuda/rng.h"
-#include "test_util.h"
+#include "gpu_test_util.h"
 
 static cudaStream_t stream;
 
@@ -20,12 +18,10 @@ static void rng_case(uint64_t seed, uint64_t offset, int64_t n, bool normal, flo
     if (!t) return;
     if (normal) CHECK_OK(orr_rng_normal(&cpu_rng, t, mean, std));
     else CHECK_OK(orr_rng_uniform(&cpu_rng, t));
-    float *d = NULL, *got = malloc(sizeof(float) * (size_t)(n + 1));
-    CHECK(cudaMalloc((void **)&d, sizeof(float) * (size_t)(n + misalign + 1)) == cudaSuccess);
+    float *d = gpu_alloc(sizeof(float) * (size_t)(n + misalign + 1)), *got = malloc(sizeof(float) * (size_t)(n + 1));
     if (normal) CHECK_OK(orr_cuda_rng_normal(&gpu_rng, d + misalign, n, mean, std, stream));
     else CHECK_OK(orr_cuda_rng_uniform(&gpu_rng, d + misalign, n, stream));
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    CHECK(cudaMemcpy(got, d + misalign, sizeof(float) * (size_t)n, cudaMemcpyDeviceToHost) == cudaSuccess);
+    gpu_download(got, d + misalign, sizeof(float) * (size_t)n, stream);
     CHECK(gpu_rng.offset == cpu_rng.offset && gpu_rng.seed == cpu_rng.seed);
     const float *want = t->data;
     long differ = 0, far = 0;
@@ -46,10 +42,7 @@ static void rng_case(uint64_t seed, uint64_t offset, int64_t n, bool normal, flo
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_rng_cuda: no CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_rng_cuda");
     stream = orr_cuda_stream();
     CHECK(stream != NULL);
     const int64_t sizes[5] = {1, 5, 1003, 4096, (1 << 20) + 3};
@@ -61,15 +54,12 @@ int main(void) {
     rng_case(7, 123, 3 << 20, true, 0.0f, 1.0f, 0);
     /* consecutive fills continue the stream: 500 + 502 values equal 1002 */
     orr_rng a = {99, 0}, b = {99, 0};
-    float *d = NULL, one[1002], two[1002];
-    CHECK(cudaMalloc((void **)&d, sizeof one) == cudaSuccess);
+    float one[1002], two[1002], *d = gpu_alloc(sizeof one);
     CHECK_OK(orr_cuda_rng_uniform(&a, d, 1002, stream));
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    CHECK(cudaMemcpy(one, d, sizeof one, cudaMemcpyDeviceToHost) == cudaSuccess);
+    gpu_download(one, d, sizeof one, stream);
     CHECK_OK(orr_cuda_rng_uniform(&b, d, 500, stream));
     CHECK_OK(orr_cuda_rng_uniform(&b, d + 500, 502, stream));
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    CHECK(cudaMemcpy(two, d, sizeof two, cudaMemcpyDeviceToHost) == cudaSuccess);
+    gpu_download(two, d, sizeof two, stream);
     CHECK(memcmp(one, two, sizeof one) == 0 && a.offset == 251 && b.offset == 251);
     cudaFree(d);
     CHECK_FAILS(orr_cuda_rng_normal(NULL, NULL, 4, 0.0f, 1.0f, stream), ORR_ERR_ARGUMENT, "NULL");

@@ -5,94 +5,48 @@
  * orr_ref_rope, in both output layouts and every f32/bf16 combination.
  * Tolerances: exact for RoPE, 1e-5 relative for the fused f32 path, 1e-2
  * for bf16. Skipped (77) without a device. */
-#include <cuda_runtime_api.h>
-
 #include "cuda/cuda_internal.h"
 #include "cuda/rope.h"
+#include "gpu_test_util.h"
 #include "norm.h"
 #include "rope.h"
-#include "test_util.h"
 
 static cudaStream_t stream;
-
-static void *to_device(const void *host, size_t bytes) {
-    void *d = NULL;
-    CHECK(cudaMalloc(&d, bytes ? bytes : 16) == cudaSuccess);
-    if (d && host && bytes) CHECK(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice) == cudaSuccess);
-    return d;
-}
-
-static void to_host(void *host, const void *dev, size_t bytes) {
-    CHECK(cudaStreamSynchronize(stream) == cudaSuccess);
-    if (bytes) CHECK(cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
-}
-
-static float *filled(long n, unsigned seed, float scale) {
-    float *x = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    test_fill(x, n, seed);
-    for (long i = 0; i < n; i++) x[i] *= scale;
-    return x;
-}
-
-static long count_differences(const float *a, const float *b, long n) {
-    long bad = 0;
-    for (long i = 0; i < n; i++) bad += a[i] != b[i];
-    return bad;
-}
 
 /* x [T, H, W, dim] with cos/sin per (T, W) position, broadcast over H. */
 static void rope_case(int64_t T, int64_t H, int64_t W, int64_t dim, bool interleaved) {
     const int64_t shape[3] = {T, H, W}, n = T * H * W * dim, table = T * W * dim;
     const int64_t stride[3] = {W * dim, 0, dim};
-    float *x = filled(n, 201, 2.0f), *c = filled(table, 202, 1.0f), *s = filled(table, 203, 1.0f);
+    float *x = test_filled(n, 201, 2.0f, 0.0f), *c = test_filled(table, 202, 1.0f, 0.0f);
+    float *s = test_filled(table, 203, 1.0f, 0.0f);
     float *want = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
     orr_ref_rope(want, x, c, stride, s, stride, 3, shape, dim, interleaved);
-    float *dx = to_device(x, sizeof(float) * n), *dc = to_device(c, sizeof(float) * table);
-    float *ds = to_device(s, sizeof(float) * table), *dout = to_device(NULL, sizeof(float) * n);
+    float *dx = gpu_upload(x, sizeof(float) * n), *dc = gpu_upload(c, sizeof(float) * table);
+    float *ds = gpu_upload(s, sizeof(float) * table), *dout = gpu_alloc(sizeof(float) * n);
     CHECK_OK(orr_cuda_rope(dout, dx, dc, stride, ds, stride, 3, shape, dim, interleaved, stream));
-    to_host(got, dout, sizeof(float) * n);
-    long bad = count_differences(got, want, n);
-    if (bad) fprintf(stderr, "rope [%lld,%lld,%lld,%lld] interleaved %d: %ld differ\n", (long long)T, (long long)H,
-                     (long long)W, (long long)dim, interleaved, bad);
-    CHECK(bad == 0);
+    gpu_download(got, dout, sizeof(float) * n, stream);
+    char what[96];
+    snprintf(what, sizeof what, "rope [%lld,%lld,%lld,%lld] interleaved %d", (long long)T, (long long)H, (long long)W,
+             (long long)dim, interleaved);
+    check_exact(what, got, want, n);
     CHECK_OK(orr_cuda_rope(dx, dx, dc, stride, ds, stride, 3, shape, dim, interleaved, stream)); /* in place */
-    to_host(got, dx, sizeof(float) * n);
-    CHECK(count_differences(got, want, n) == 0);
-    cudaFree(dx);
-    cudaFree(dc);
-    cudaFree(ds);
-    cudaFree(dout);
-    free(x);
-    free(c);
-    free(s);
-    free(want);
-    free(got);
-}
-
-static void load_as(void *dst, orr_dtype dtype, const float *src, long n) {
-    for (long i = 0; i < n; i++) {
-        if (dtype == ORR_F32) ((float *)dst)[i] = src[i];
-        else ((uint16_t *)dst)[i] = orr_f32_to_bf16(src[i]);
-    }
-}
-
-static void read_as(float *dst, const void *src, orr_dtype dtype, long n) {
-    for (long i = 0; i < n; i++)
-        dst[i] = dtype == ORR_F32 ? ((const float *)src)[i] : orr_bf16_to_f32(((const uint16_t *)src)[i]);
+    gpu_download(got, dx, sizeof(float) * n, stream);
+    check_exact(what, got, want, n);
+    GPU_FREE(dx, dc, ds, dout);
+    HOST_FREE(x, c, s, want, got);
 }
 
 static void qk_case(int64_t B, int64_t S, int64_t heads, int64_t dh, bool norm, bool rope, bool head_major,
                     orr_dtype xt, orr_dtype yt) {
     const int64_t rows = B * S * heads, n = rows * dh, half = dh / 2;
-    float *x = filled(n, 211, 3.0f), *w = filled(dh, 212, 0.5f), *c = filled(S * half, 213, 1.0f);
-    float *s = filled(S * half, 214, 1.0f), *v = malloc(sizeof(float) * n), *want = malloc(sizeof(float) * n);
-    float *got = malloc(sizeof(float) * n);
+    /* the oracle sees what the kernel sees: x rounded to its dtype */
+    void *xin;
+    float *x = test_rounded(n, 211, 3.0f, xt, 0, &xin), *w = test_filled(dh, 212, 0.5f, 0.0f);
+    float *c = test_filled(S * half, 213, 1.0f, 0.0f), *s = test_filled(S * half, 214, 1.0f, 0.0f);
+    float *v = malloc(sizeof(float) * n), *want = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
     float *full_c = malloc(sizeof(float) * S * dh), *full_s = malloc(sizeof(float) * S * dh);
     for (int64_t i = 0; i < dh; i++) w[i] += 1.0f;
-    /* the oracle sees what the kernel sees: x rounded to its dtype */
-    void *xin = malloc(sizeof(float) * n), *yout = malloc(sizeof(float) * n);
-    load_as(xin, xt, x, n);
-    read_as(x, xin, xt, n);
+    void *yout = malloc(sizeof(float) * n);
     if (norm) orr_ref_rms_norm(v, x, rows, dh, w, 1e-6f);
     else memcpy(v, x, sizeof(float) * n);
     /* the DiT's half tables, repeated over both halves for orr_ref_rope */
@@ -110,42 +64,24 @@ static void qk_case(int64_t B, int64_t S, int64_t heads, int64_t dh, bool norm, 
         const int64_t dst = head_major ? ((b * heads + h) * S + p) * dh : r * dh;
         memcpy(want + dst, roped + r * dh, sizeof(float) * dh);
     }
-    void *dx = to_device(xin, orr_dtype_size(xt) * n), *dy = to_device(NULL, orr_dtype_size(yt) * n);
-    float *dw = to_device(w, sizeof(float) * dh), *dc = to_device(c, sizeof(float) * S * half);
-    float *ds = to_device(s, sizeof(float) * S * half);
+    void *dx = gpu_upload(xin, orr_dtype_size(xt) * n), *dy = gpu_alloc(orr_dtype_size(yt) * n);
+    float *dw = gpu_upload(w, sizeof(float) * dh), *dc = gpu_upload(c, sizeof(float) * S * half);
+    float *ds = gpu_upload(s, sizeof(float) * S * half);
     CHECK_OK(orr_cuda_qk_norm_rope(dy, yt, dx, xt, B, S, heads, dh, norm ? dw : NULL, 1e-6f, rope ? dc : NULL,
                                    rope ? ds : NULL, head_major, stream));
-    to_host(yout, dy, orr_dtype_size(yt) * n);
-    read_as(got, yout, yt, n);
+    gpu_download(yout, dy, orr_dtype_size(yt) * n, stream);
+    test_widen(got, yout, yt, n);
     char what[128];
     snprintf(what, sizeof what, "qk_norm_rope [%lld,%lld,%lld,%lld] norm %d rope %d head_major %d %s->%s",
              (long long)B, (long long)S, (long long)heads, (long long)dh, norm, rope, head_major,
              orr_dtype_name(xt), orr_dtype_name(yt));
     CHECK_CLOSE(what, got, want, n, yt == ORR_BF16 ? 1e-2 : 1e-5);
-    cudaFree(dx);
-    cudaFree(dy);
-    cudaFree(dw);
-    cudaFree(dc);
-    cudaFree(ds);
-    free(x);
-    free(w);
-    free(c);
-    free(s);
-    free(v);
-    free(want);
-    free(got);
-    free(full_c);
-    free(full_s);
-    free(xin);
-    free(yout);
-    free(roped);
+    GPU_FREE(dx, dy, dw, dc, ds);
+    HOST_FREE(x, w, c, s, v, want, got, full_c, full_s, xin, yout, roped);
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_rope_cuda: no CUDA device, skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_rope_cuda");
     stream = orr_cuda_stream();
     CHECK(stream != NULL);
     rope_case(3, 2, 5, 8, false);

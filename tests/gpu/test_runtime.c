@@ -4,7 +4,7 @@
  * one), conversions and broadcasts on the device, element access, and the
  * errors of host ops and of mixed devices. Copies are exact: every check
  * compares element for element. Skipped (77) without a usable device. */
-#include "test_util.h"
+#include "gpu_test_util.h"
 
 static int hook_calls;
 static orr_device hook_device;
@@ -283,10 +283,7 @@ static void test_errors(void) {
 }
 
 int main(void) {
-    if (!orr_cuda_available()) {
-        printf("test_runtime: no usable CUDA device; skipped\n");
-        return 77;
-    }
+    GPU_TEST_REQUIRE_DEVICE("test_runtime");
     test_info();
     test_allocator();
     test_round_trips();
