@@ -23,6 +23,13 @@ typedef struct orr_conv_shape {
     int64_t x_stride[2], y_stride[2];
 } orr_conv_shape;
 
+/* w_t [k_rows][cout] = w [cout][k_rows] transposed (k_rows = cin/groups *
+ * kvol): the output channel innermost, the layout
+ * orr_cpu_conv3d_temporal_co_inner takes (conv_temporal.h) and the
+ * tokenizers keep their temporal convs' weights in. Threaded over rows of
+ * w_t. */
+void orr_cpu_conv3d_pack_co_inner(float *w_t, const float *w, int64_t cout, int64_t k_rows);
+
 /* The output extent along axis `axis` for s->in/kernel/stride/padding/
  * dilation (and causal_pad on t); < 1 when the kernel does not fit. */
 int64_t orr_conv_out_extent(const orr_conv_shape *s, int axis);

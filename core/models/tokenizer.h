@@ -78,6 +78,13 @@ typedef struct tok_loader {
  * contiguous once) or random. */
 orr_status tok_param(tok_loader *ld, orr_tensor **out, tok_init init, int64_t fan_in, int ndim, const int64_t *shape,
                      const char *fmt, ...) ORR_PRINTF(7, 8);
+/* The parameter `name` (dst's shape) loaded or drawn into dst, a view of
+ * a bigger tensor (several parameters stacked for one product); the
+ * loader takes dst, also on failure. */
+orr_status tok_param_into(tok_loader *ld, orr_tensor *dst, tok_init init, int64_t fan_in, const char *name);
+/* Hands the loader t, which holds parameters loaded with tok_param_into
+ * (counted there), under a name of its own. */
+orr_status tok_param_holder(tok_loader *ld, orr_tensor *t, const char *name);
 /* Whether any file key starts with `prefix` (true for random parameters). */
 bool tok_loader_has_prefix(const tok_loader *ld, const char *prefix);
 /* Optional buffers (Haar wavelets, FSQ levels): when present in the files
@@ -107,28 +114,42 @@ int64_t tok_haar_len(int64_t n, int p);
 /* Causal 3-D blocks (tokenizer/modules/layers3d.py)                         */
 
 /* CausalConv3d: frame 0 replicated time_pad times in front, zero padding
- * `pad` on H and W, then a plain Conv3d. */
+ * `pad` on H and W, then a plain Conv3d. The temporal (kt,1,1) stride-1
+ * convs keep their weight transposed (tok_param_transposed; `transposed`)
+ * and run the kernel of conv_temporal.h on it directly: transposing per
+ * call would cost as much as the products on small latents. */
 typedef struct tok_conv {
     orr_tensor *w, *b;
+    bool transposed;
     orr_conv_params p;
-    int64_t cout, k[3];
+    int64_t cin, cout, k[3];
 } tok_conv;
+
+/* The conv weight `name` of official shape [cout,cin,kt,kh,kw], loaded (or
+ * drawn) into transposed storage, output channel innermost
+ * ([cin][kt][kh][kw][cout], what the _co_inner kernels take): the tensor
+ * is a strided view with the official shape and indexing over it, its
+ * data pointer the transposed weights. */
+orr_status tok_param_transposed(tok_loader *ld, orr_tensor **out, const int64_t shape[5], const char *name);
 
 orr_status tok_conv3d_load(tok_loader *ld, tok_conv *c, const char *name, int64_t cin, int64_t cout, int kt, int kh,
                            int kw, int stride, int time_stride, int pad);
 orr_status tok_conv3d_run(const tok_conv *c, const orr_tensor *x, orr_tensor **out);
 /* out = conv(x) + x (the hybrid resamplers' residual convs). */
 orr_status tok_conv3d_residual(const tok_conv *c, orr_tensor **x);
-/* Runs a (1,3,3)+(3,1,1) pair (nn.Sequential of two CausalConv3d). */
-orr_status tok_conv3d_pair_run(const tok_conv pair[2], const orr_tensor *x, orr_tensor **out);
+/* Runs a (1,3,3)+(3,1,1) pair (nn.Sequential of two CausalConv3d), plus
+ * residual (NULL: none; the output's shape) added as the second writes. */
+orr_status tok_conv3d_pair_run(const tok_conv pair[2], const orr_tensor *x, const orr_tensor *residual,
+                               orr_tensor **out);
 
 /* CausalNormalize(C, num_groups=1): GroupNorm(1) of each frame (eps 1e-6). */
 typedef struct tok_norm {
     orr_tensor *w, *b;
 } tok_norm;
 orr_status tok_norm_load(tok_loader *ld, tok_norm *n, const char *name, int64_t channels);
-/* y = norm(x), then SiLU when `silu`. */
+/* y = norm(x), then SiLU when `silu`; or x itself normed in place. */
 orr_status tok_frame_norm_run(const tok_norm *n, const orr_tensor *x, bool silu, orr_tensor **out);
+orr_status tok_frame_norm_inplace(const tok_norm *n, orr_tensor *x, bool silu);
 
 /* CausalResnetBlockFactorized3d. */
 typedef struct tok_resblock3d {
@@ -143,7 +164,8 @@ orr_status tok_resblock3d_run(const tok_resblock3d *r, orr_tensor **x);
  * (each pixel over its frames, causal): one head of dimension C. */
 typedef struct tok_attn3d {
     tok_norm norm;
-    tok_conv q, k, v, proj_out;
+    tok_conv qkv; /* q, k and v stacked: one 1x1x1 conv from C to 3C */
+    tok_conv proj_out;
     bool temporal;
 } tok_attn3d;
 orr_status tok_attn3d_load(tok_loader *ld, tok_attn3d *a, const char *name, int64_t channels, bool temporal);

@@ -4,9 +4,12 @@
  * residual block, the spatial and causal temporal attention blocks, and the
  * hybrid down/upsamplers. Activations are contiguous f32 [B,C,T,H,W]; each
  * step makes its output and frees what it no longer needs. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "conv_temporal.h"
 #include "tokenizer.h"
 
 /* ------------------------------------------------------------------------ */
@@ -20,24 +23,63 @@ orr_status tok_conv3d_load(tok_loader *ld, tok_conv *c, const char *name, int64_
     c->p.padding[1] = c->p.padding[2] = pad;
     /* time_pad = time_dilation*(kt-1) + (1-time_stride), frames of frame 0. */
     c->p.causal_pad = (kt - 1) + (1 - time_stride);
+    c->cin = cin;
     c->cout = cout;
     c->k[0] = kt;
     c->k[1] = kh;
     c->k[2] = kw;
-    int64_t fan_in = cin * kt * kh * kw;
-    orr_status st =
-        tok_param(ld, &c->w, TOK_INIT_FAN_IN, fan_in, 5, (int64_t[]){cout, cin, kt, kh, kw}, "%s.conv3d.weight", name);
+    c->transposed = kt > 1 && kh == 1 && kw == 1 && stride == 1 && time_stride == 1 && pad == 0;
+    int64_t fan_in = cin * kt * kh * kw, shape[5] = {cout, cin, kt, kh, kw};
+    char key[TOK_NAME + 32];
+    snprintf(key, sizeof key, "%s.conv3d.weight", name);
+    orr_status st = c->transposed ? tok_param_transposed(ld, &c->w, shape, key)
+                                  : tok_param(ld, &c->w, TOK_INIT_FAN_IN, fan_in, 5, shape, "%s", key);
     return st ? st : tok_param(ld, &c->b, TOK_INIT_FAN_IN, fan_in, 1, &cout, "%s.conv3d.bias", name);
 }
 
-orr_status tok_conv3d_run(const tok_conv *c, const orr_tensor *x, orr_tensor **out) {
+/* Whether t is contiguous f32 on the cpu with the given shape. */
+static bool plain_f32(const orr_tensor *t, const int64_t shape[5]) {
+    if (t->dtype != ORR_F32 || t->device != ORR_CPU || !orr_tensor_is_contiguous(t) || t->ndim != 5) return false;
+    for (int d = 0; d < 5; d++)
+        if (t->shape[d] != shape[d]) return false;
+    return true;
+}
+
+/* y = the temporal conv c of x, plus add (NULL, or contiguous with y's
+ * shape), by the kernel for transposed weights; x must be contiguous
+ * [B,cin,T,H,W] f32 on the cpu (what the tokenizer's steps make). */
+static orr_status temporal_run(const tok_conv *c, const orr_tensor *x, const orr_tensor *add, orr_tensor *y) {
+    char dx[160];
+    if (x->ndim != 5 || !plain_f32(x, (int64_t[]){x->shape[0], c->cin, x->shape[2], x->shape[3], x->shape[4]}))
+        return orr_error(ORR_ERR_SHAPE, "tokenizer: temporal conv takes contiguous f32 [B,%lld,T,H,W] on the cpu, "
+                         "not %s", (long long)c->cin, orr_tensor_describe(x, dx, sizeof dx));
+    const int64_t plane = x->shape[3] * x->shape[4], in_len = x->shape[2] * plane, out_len = y->shape[2] * plane;
+    if (in_len > INT_MAX || out_len > INT_MAX)
+        return orr_error(ORR_ERR_UNSUPPORTED, "tokenizer: temporal conv input %s passes BLAS's int extents",
+                         orr_tensor_describe(x, dx, sizeof dx));
+    orr_conv_shape s = {.batch = x->shape[0], .in_channels = c->cin, .out_channels = c->cout, .groups = 1,
+                        .in = {x->shape[2], x->shape[3], x->shape[4]}, .kernel = {c->k[0], 1, 1},
+                        .out = {y->shape[2], x->shape[3], x->shape[4]}, .stride = {1, 1, 1}, .padding = {0, 0, 0},
+                        .dilation = {1, 1, 1}, .causal_pad = c->p.causal_pad,
+                        .x_stride = {c->cin * in_len, in_len}, .y_stride = {c->cout * out_len, out_len}};
+    orr_cpu_conv3d_temporal_co_inner(y->data, x->data, c->w->data, c->b->data, add ? add->data : NULL, &s);
+    return ORR_OK;
+}
+
+/* out = c(x) + residual (NULL: nothing added); the temporal kernel adds
+ * the residual as it writes its output. */
+static orr_status conv3d_add_run(const tok_conv *c, const orr_tensor *x, const orr_tensor *residual,
+                                 orr_tensor **out) {
     int64_t shape[5] = {x->shape[0], c->cout, 0, 0, 0};
     for (int d = 0; d < 3; d++) {
         int64_t padded = x->shape[2 + d] + (d == 0 ? c->p.causal_pad : 2 * c->p.padding[d]);
         shape[2 + d] = (padded - c->k[d]) / c->p.stride[d] + 1;
     }
+    bool fused = c->transposed && residual && plain_f32(residual, shape);
     orr_status st = tok_new(out, 5, shape);
-    if (!st) st = orr_conv3d(*out, x, c->w, c->b, &c->p);
+    if (!st)
+        st = c->transposed ? temporal_run(c, x, fused ? residual : NULL, *out) : orr_conv3d(*out, x, c->w, c->b, &c->p);
+    if (!st && residual && !fused) st = tok_add_into(*out, residual);
     if (st) {
         orr_tensor_free(*out);
         *out = NULL;
@@ -45,23 +87,24 @@ orr_status tok_conv3d_run(const tok_conv *c, const orr_tensor *x, orr_tensor **o
     return st;
 }
 
+orr_status tok_conv3d_run(const tok_conv *c, const orr_tensor *x, orr_tensor **out) {
+    return conv3d_add_run(c, x, NULL, out);
+}
+
 orr_status tok_conv3d_residual(const tok_conv *c, orr_tensor **x) {
     orr_tensor *y = NULL;
-    orr_status st = tok_conv3d_run(c, *x, &y);
-    if (!st) st = tok_add_into(y, *x);
-    if (st) {
-        orr_tensor_free(y);
-        return st;
-    }
+    orr_status st = conv3d_add_run(c, *x, *x, &y);
+    if (st) return st;
     orr_tensor_free(*x);
     *x = y;
     return ORR_OK;
 }
 
-orr_status tok_conv3d_pair_run(const tok_conv pair[2], const orr_tensor *x, orr_tensor **out) {
+orr_status tok_conv3d_pair_run(const tok_conv pair[2], const orr_tensor *x, const orr_tensor *residual,
+                               orr_tensor **out) {
     orr_tensor *mid = NULL;
     orr_status st = tok_conv3d_run(&pair[0], x, &mid);
-    if (!st) st = tok_conv3d_run(&pair[1], mid, out);
+    if (!st) st = conv3d_add_run(&pair[1], mid, residual, out);
     orr_tensor_free(mid);
     return st;
 }
@@ -74,14 +117,15 @@ orr_status tok_norm_load(tok_loader *ld, tok_norm *n, const char *name, int64_t 
     return st ? st : tok_param(ld, &n->b, TOK_INIT_ZEROS, 0, 1, &channels, "%s.norm.bias", name);
 }
 
-/* GroupNorm(1) over (C,H,W) of each frame: for each batch entry the
- * [C,T,H,W] block viewed as T samples of [C,H,W]. */
-orr_status tok_frame_norm_run(const tok_norm *n, const orr_tensor *x, bool silu, orr_tensor **out) {
-    orr_status st = tok_new(out, 5, x->shape);
+/* y = GroupNorm(1) over (C,H,W) of each frame of x (y may be x): for each
+ * batch entry the [C,T,H,W] block viewed as T samples of [C,H,W]; then
+ * SiLU when `silu`. */
+static orr_status frame_norm_into(const tok_norm *n, const orr_tensor *x, bool silu, orr_tensor *y) {
+    orr_status st = ORR_OK;
     for (int64_t b = 0; !st && b < x->shape[0]; b++) {
         orr_tensor *xb = NULL, *yb = NULL, *xt = NULL, *yt = NULL;
         st = orr_tensor_select(&xb, x, 0, b);
-        if (!st) st = orr_tensor_select(&yb, *out, 0, b);
+        if (!st) st = orr_tensor_select(&yb, y, 0, b);
         if (!st) st = orr_tensor_transpose(&xt, xb, 0, 1);
         if (!st) st = orr_tensor_transpose(&yt, yb, 0, 1);
         if (!st) st = orr_group_norm(yt, xt, 1, n->w, n->b, 1e-6f);
@@ -90,12 +134,21 @@ orr_status tok_frame_norm_run(const tok_norm *n, const orr_tensor *x, bool silu,
         orr_tensor_free(xt);
         orr_tensor_free(yt);
     }
-    if (!st && silu) st = orr_unary(*out, *out, ORR_SILU);
+    return st || !silu ? st : orr_unary(y, y, ORR_SILU);
+}
+
+orr_status tok_frame_norm_run(const tok_norm *n, const orr_tensor *x, bool silu, orr_tensor **out) {
+    orr_status st = tok_new(out, 5, x->shape);
+    if (!st) st = frame_norm_into(n, x, silu, *out);
     if (st) {
         orr_tensor_free(*out);
         *out = NULL;
     }
     return st;
+}
+
+orr_status tok_frame_norm_inplace(const tok_norm *n, orr_tensor *x, bool silu) {
+    return frame_norm_into(n, x, silu, x);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -128,14 +181,15 @@ orr_status tok_resblock3d_load(tok_loader *ld, tok_resblock3d *r, const char *na
 orr_status tok_resblock3d_run(const tok_resblock3d *r, orr_tensor **x) {
     orr_tensor *a = NULL, *h = NULL;
     orr_status st = tok_frame_norm_run(&r->norm1, *x, true, &a);
-    if (!st) st = tok_conv3d_pair_run(r->conv1, a, &h);
+    if (!st) st = tok_conv3d_pair_run(r->conv1, a, NULL, &h);
     orr_tensor_free(a);
     a = NULL;
-    if (!st) st = tok_frame_norm_run(&r->norm2, h, true, &a);
+    /* h is needed no more once normed */
+    if (!st) st = tok_frame_norm_inplace(&r->norm2, h, true);
+    /* without a shortcut conv, x is added as the last conv writes h */
+    if (!st) st = tok_conv3d_pair_run(r->conv2, h, r->has_shortcut ? NULL : *x, &a);
     orr_tensor_free(h);
-    h = NULL;
-    if (!st) st = tok_conv3d_pair_run(r->conv2, a, &h);
-    orr_tensor_free(a);
+    h = a;
     a = NULL;
     if (!st && r->has_shortcut) {
         st = tok_conv3d_run(&r->nin_shortcut, *x, &a);
@@ -143,8 +197,8 @@ orr_status tok_resblock3d_run(const tok_resblock3d *r, orr_tensor **x) {
             orr_tensor_free(*x);
             *x = a;
         }
+        if (!st) st = tok_add_into(h, *x);
     }
-    if (!st) st = tok_add_into(h, *x);
     if (st) {
         orr_tensor_free(h);
         return st;
@@ -157,18 +211,46 @@ orr_status tok_resblock3d_run(const tok_resblock3d *r, orr_tensor **x) {
 /* ------------------------------------------------------------------------ */
 /* CausalAttnBlock / CausalTemporalAttnBlock                                 */
 
+/* q, k and v (1x1x1 convs of `channels`) as one conv to 3 * channels, the
+ * official parameters being views of its weight and bias. */
+static orr_status qkv_load(tok_loader *ld, tok_conv *c, const char *name, int64_t channels) {
+    const int64_t cout = 3 * channels;
+    orr_conv_params_init(&c->p);
+    c->cin = channels;
+    c->cout = cout;
+    c->k[0] = c->k[1] = c->k[2] = 1;
+    c->transposed = false;
+    c->w = c->b = NULL;
+    orr_status st = orr_tensor_empty(&c->w, ORR_F32, 5, (int64_t[]){cout, channels, 1, 1, 1});
+    if (!st) st = orr_tensor_empty(&c->b, ORR_F32, 1, &cout);
+    static const char *names[3] = {"q", "k", "v"};
+    for (int i = 0; i < 3 && !st; i++) {
+        char key[TOK_NAME + 32];
+        orr_tensor *w = NULL, *b = NULL;
+        snprintf(key, sizeof key, "%s.%s.conv3d.weight", name, names[i]);
+        st = orr_tensor_narrow(&w, c->w, 0, i * channels, channels);
+        if (!st) st = tok_param_into(ld, w, TOK_INIT_FAN_IN, channels, key);
+        snprintf(key, sizeof key, "%s.%s.conv3d.bias", name, names[i]);
+        if (!st) st = orr_tensor_narrow(&b, c->b, 0, i * channels, channels);
+        if (!st) st = tok_param_into(ld, b, TOK_INIT_FAN_IN, channels, key);
+    }
+    /* the loader owns the stacked tensors too (the names are not keys) */
+    char key[TOK_NAME + 32];
+    snprintf(key, sizeof key, "%s.qkv.weight (q, k, v stacked)", name);
+    orr_status held = c->w ? tok_param_holder(ld, c->w, key) : ORR_OK;
+    snprintf(key, sizeof key, "%s.qkv.bias (q, k, v stacked)", name);
+    if (!held && c->b) held = tok_param_holder(ld, c->b, key);
+    return st ? st : held;
+}
+
 orr_status tok_attn3d_load(tok_loader *ld, tok_attn3d *a, const char *name, int64_t channels, bool temporal) {
     char sub[TOK_NAME];
     a->temporal = temporal;
     tok_name(sub, "%s.norm", name);
     orr_status st = tok_norm_load(ld, &a->norm, sub, channels);
-    tok_conv *convs[4] = {&a->q, &a->k, &a->v, &a->proj_out};
-    static const char *names[4] = {"q", "k", "v", "proj_out"};
-    for (int i = 0; i < 4 && !st; i++) {
-        tok_name(sub, "%s.%s", name, names[i]);
-        st = tok_conv3d_load(ld, convs[i], sub, channels, channels, 1, 1, 1, 1, 1, 0);
-    }
-    return st;
+    if (!st) st = qkv_load(ld, &a->qkv, name, channels);
+    tok_name(sub, "%s.proj_out", name);
+    return st ? st : tok_conv3d_load(ld, &a->proj_out, sub, channels, channels, 1, 1, 1, 1, 1, 0);
 }
 
 /* [B,C,T,H,W] seen as attention's [batch, heads, tokens, dim]: spatial
@@ -184,13 +266,16 @@ static orr_status token_view(const orr_tensor *t, bool temporal, orr_tensor **ou
 }
 
 orr_status tok_attn3d_run(const tok_attn3d *a, orr_tensor **x) {
-    orr_tensor *hn = NULL, *q = NULL, *k = NULL, *v = NULL, *o = NULL, *p = NULL;
+    orr_tensor *hn = NULL, *qkv = NULL, *q = NULL, *k = NULL, *v = NULL, *o = NULL, *p = NULL;
     orr_tensor *qv = NULL, *kv = NULL, *vv = NULL, *ov = NULL;
+    const int64_t c = (*x)->shape[1];
     orr_status st = tok_frame_norm_run(&a->norm, *x, false, &hn);
-    if (!st) st = tok_conv3d_run(&a->q, hn, &q);
-    if (!st) st = tok_conv3d_run(&a->k, hn, &k);
-    if (!st) st = tok_conv3d_run(&a->v, hn, &v);
+    if (!st) st = tok_conv3d_run(&a->qkv, hn, &qkv);
     orr_tensor_free(hn);
+    if (!st) st = orr_tensor_narrow(&q, qkv, 1, 0, c);
+    if (!st) st = orr_tensor_narrow(&k, qkv, 1, c, c);
+    if (!st) st = orr_tensor_narrow(&v, qkv, 1, 2 * c, c);
+    orr_tensor_free(qkv);
     if (!st) st = tok_new(&o, 5, (*x)->shape);
     if (!st) st = token_view(q, a->temporal, &qv);
     if (!st) st = token_view(k, a->temporal, &kv);
@@ -301,14 +386,60 @@ static orr_status downsample_run(const tok_resample3d *r, orr_tensor **x) {
     return ORR_OK;
 }
 
-/* Each element `repeats` times along `dim` (nearest-neighbour upsampling). */
-static orr_status repeat_dim(orr_tensor **x, int dim, int64_t repeats) {
+/* Nearest-neighbour upsampling of contiguous f32 [B,C,T,H,W], in one pass:
+ * along time every frame twice but frame 0 once (T -> 2T-1), or in space
+ * every row and column twice. */
+typedef struct upsample_job {
+    const float *x;
+    float *y;
+    int64_t frames, rows, cols; /* of x */
+} upsample_job;
+
+/* Output frames [begin, end) of all (batch, channel) planes in order. */
+static void upsample_frames(void *user, int64_t begin, int64_t end) {
+    const upsample_job *j = user;
+    const int64_t out_frames = 2 * j->frames - 1, plane = j->rows * j->cols;
+    for (int64_t f = begin; f < end; f++) {
+        int64_t bc = f / out_frames, t = f % out_frames;
+        memcpy(j->y + f * plane, j->x + (bc * j->frames + (t + 1) / 2) * plane, sizeof(float) * (size_t)plane);
+    }
+}
+
+/* Input rows [begin, end) of all (batch, channel, frame) planes, each
+ * written as two rows of doubled columns. */
+static void upsample_rows(void *user, int64_t begin, int64_t end) {
+    const upsample_job *j = user;
+    for (int64_t r = begin; r < end; r++) {
+        const float *src = j->x + r * j->cols;
+        float *dst = j->y + r * 4 * j->cols;
+        for (int64_t c = 0; c < j->cols; c++) dst[2 * c] = dst[2 * c + 1] = src[c];
+        memcpy(dst + 2 * j->cols, dst, sizeof(float) * (size_t)(2 * j->cols));
+    }
+}
+
+static orr_status upsample(orr_tensor **x, bool temporal) {
+    orr_tensor *src = NULL, *y = NULL;
     int64_t shape[5];
     for (int d = 0; d < 5; d++) shape[d] = (*x)->shape[d];
-    shape[dim] *= repeats;
-    orr_tensor *y = NULL;
-    orr_status st = tok_new(&y, 5, shape);
-    if (!st) st = orr_repeat_interleave(y, *x, dim, repeats);
+    if (temporal) {
+        shape[2] = 2 * shape[2] - 1;
+    } else {
+        shape[3] *= 2;
+        shape[4] *= 2;
+    }
+    if ((*x)->dtype != ORR_F32 || (*x)->device != ORR_CPU)
+        return orr_error(ORR_ERR_ARGUMENT, "tokenizer: upsampling takes f32 activations on the cpu");
+    orr_status st = orr_tensor_contiguous(&src, *x);
+    if (!st) st = tok_new(&y, 5, shape);
+    if (!st) {
+        upsample_job j = {src->data, y->data, src->shape[2], src->shape[3], src->shape[4]};
+        int64_t planes = src->shape[0] * src->shape[1];
+        if (temporal)
+            orr_parallel_for(planes * shape[2], upsample_frames, &j);
+        else
+            orr_parallel_for(planes * j.frames * j.rows, upsample_rows, &j);
+    }
+    orr_tensor_free(src);
     if (st) {
         orr_tensor_free(y);
         return st;
@@ -322,21 +453,10 @@ static orr_status upsample_run(const tok_resample3d *r, orr_tensor **x) {
     orr_status st = ORR_OK;
     /* Every frame twice, then the first copy of frame 0 dropped: T -> 2T-1
      * (a single frame stays single, as the official time_factor does). */
-    if (r->temporal && (*x)->shape[2] > 1) {
-        orr_tensor *rep = *x, *view = NULL, *y = NULL;
-        *x = NULL;
-        st = repeat_dim(&rep, 2, 2);
-        if (!st) st = orr_tensor_narrow(&view, rep, 2, 1, rep->shape[2] - 1);
-        if (!st) st = orr_tensor_contiguous(&y, view);
-        orr_tensor_free(view);
-        orr_tensor_free(rep);
-        if (st) return st;
-        *x = y;
-    }
-    if (r->temporal) st = tok_conv3d_residual(&r->conv1, x);
+    if (r->temporal && (*x)->shape[2] > 1) st = upsample(x, true);
+    if (!st && r->temporal) st = tok_conv3d_residual(&r->conv1, x);
     if (!st && r->spatial) {
-        st = repeat_dim(x, 3, 2);
-        if (!st) st = repeat_dim(x, 4, 2);
+        st = upsample(x, false);
         if (!st) st = tok_conv3d_residual(&r->conv2, x);
     }
     orr_tensor *y = NULL;

@@ -17,13 +17,10 @@ static orr_status random_param(tok_loader *ld, orr_tensor *t, tok_init init, int
     return st ? st : orr_affine(t, t, (float)(2.0 * bound), (float)-bound);
 }
 
-orr_status tok_param(tok_loader *ld, orr_tensor **out, tok_init init, int64_t fan_in, int ndim, const int64_t *shape,
-                     const char *fmt, ...) {
-    char name[TOK_NAME + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
+/* The parameter `name` as a new f32 contiguous tensor, not yet owned by
+ * the loader. */
+static orr_status load_param(tok_loader *ld, orr_tensor **out, tok_init init, int64_t fan_in, int ndim,
+                             const int64_t *shape, const char *name) {
     *out = NULL;
     orr_tensor *t = NULL;
     orr_status st;
@@ -48,9 +45,97 @@ orr_status tok_param(tok_loader *ld, orr_tensor **out, tok_init init, int64_t fa
             return st;
         }
     }
-    ld->n_params += orr_tensor_numel(t);
-    st = orr_tensor_list_add(ld->params, name, t); /* takes t, also on failure */
+    *out = t;
+    return ORR_OK;
+}
+
+/* Hands t (counted as the parameter `name`) to the loader, also on failure. */
+static orr_status keep_param(tok_loader *ld, orr_tensor *t, const char *name, int64_t numel) {
+    ld->n_params += numel;
+    return orr_tensor_list_add(ld->params, name, t);
+}
+
+orr_status tok_param(tok_loader *ld, orr_tensor **out, tok_init init, int64_t fan_in, int ndim, const int64_t *shape,
+                     const char *fmt, ...) {
+    char name[TOK_NAME + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    orr_tensor *t = NULL;
+    *out = NULL;
+    orr_status st = load_param(ld, &t, init, fan_in, ndim, shape, name);
+    if (!st) st = keep_param(ld, t, name, orr_tensor_numel(t));
     if (!st) *out = t;
+    return st;
+}
+
+orr_status tok_param_into(tok_loader *ld, orr_tensor *dst, tok_init init, int64_t fan_in, const char *name) {
+    orr_status st;
+    if (ld->weights) {
+        orr_tensor *file = NULL;
+        st = orr_weights_get(ld->weights, name, dst->ndim, dst->shape, &file);
+        if (!st) st = orr_copy(dst, file);
+        orr_tensor_free(file);
+    } else {
+        st = random_param(ld, dst, init, fan_in);
+    }
+    if (st) {
+        orr_tensor_free(dst);
+        return st;
+    }
+    return keep_param(ld, dst, name, orr_tensor_numel(dst));
+}
+
+orr_status tok_param_holder(tok_loader *ld, orr_tensor *t, const char *name) { return keep_param(ld, t, name, 0); }
+
+/* Output channels loaded (drawn, or converted to f32) and transposed at a
+ * time: a few hundred KiB. */
+#define CHUNK 16
+
+/* Chunk of rows [co0, co0 + n) of the weight, as f32 [n][k_rows]: from the
+ * file (a view where it is f32 already) or drawn at random, in the order
+ * of the official layout either way. */
+static orr_status chunk_rows(tok_loader *ld, const orr_tensor *file, int64_t co0, int64_t n, int64_t k_rows,
+                             orr_tensor **out) {
+    if (!file) {
+        orr_status st = orr_tensor_empty(out, ORR_F32, 2, (int64_t[]){n, k_rows});
+        return st ? st : random_param(ld, *out, TOK_INIT_FAN_IN, k_rows);
+    }
+    orr_tensor *rows = NULL;
+    orr_status st = orr_tensor_narrow(&rows, file, 0, co0, n);
+    if (!st) st = rows->dtype == ORR_F32 && orr_tensor_is_contiguous(rows) ? orr_tensor_view(out, rows)
+                                                                            : orr_tensor_clone(out, rows, ORR_F32);
+    orr_tensor_free(rows);
+    return st;
+}
+
+orr_status tok_param_transposed(tok_loader *ld, orr_tensor **out, const int64_t shape[5], const char *name) {
+    const int64_t cout = shape[0], k_rows = shape[1] * shape[2] * shape[3] * shape[4];
+    orr_tensor *file = NULL, *w_t = NULL, *view = NULL;
+    *out = NULL;
+    orr_status st = ld->weights ? orr_weights_get(ld->weights, name, 5, shape, &file) : ORR_OK;
+    if (!st) st = orr_tensor_empty(&w_t, ORR_F32, 5, (int64_t[]){shape[1], shape[2], shape[3], shape[4], cout});
+    /* a chunk at a time: a whole copy made and freed would leave its hole
+     * in the heap */
+    for (int64_t co0 = 0; !st && co0 < cout; co0 += CHUNK) {
+        int64_t n = cout - co0 < CHUNK ? cout - co0 : CHUNK;
+        orr_tensor *rows = NULL;
+        st = chunk_rows(ld, file, co0, n, k_rows, &rows);
+        if (!st) {
+            const float *src = rows->data;
+            float *dst = w_t->data;
+            for (int64_t r = 0; r < k_rows; r++)
+                for (int64_t c = 0; c < n; c++) dst[r * cout + co0 + c] = src[c * k_rows + r];
+        }
+        orr_tensor_free(rows);
+    }
+    orr_tensor_free(file);
+    /* the official [cout,cin,kt,kh,kw] indexing of that storage */
+    if (!st) st = orr_tensor_permute(&view, w_t, (int[]){4, 0, 1, 2, 3});
+    orr_tensor_free(w_t);
+    if (!st) st = keep_param(ld, view, name, cout * k_rows);
+    if (!st) *out = view;
     return st;
 }
 

@@ -18,8 +18,8 @@ static bool level_has_attn(const orr_tokenizer *tok, int level) {
 
 /* Floats alive at the peak of a residual block from cin to cout channels
  * over n positions: x, the normed copy, the conv pair's middle and output
- * (2cin + 2cout); later x, h, the second normed copy and the second pair
- * (cin + 3cout). */
+ * (2cin + 2cout); later x, h (normed in place), the second pair's middle
+ * and output (cin + 3cout). */
 static double resblock_floats(double cin, double cout, double n) {
     return max2(2 * cin + 2 * cout, cin + 3 * cout) * n;
 }
@@ -33,16 +33,16 @@ static double im2col_scratch(double k_rows, double n) {
 }
 
 /* The scratch of a factorized conv pair from cin to cout channels over t
- * frames of h x w: the (1,3,3) conv (the Winograd kernel's where it
- * applies, else im2col of 9 cin rows), then the (3,1,1) one (3 cout rows). */
+ * frames of h x w: the (1,3,3) conv's (the Winograd kernel's where it
+ * applies, else im2col of 9 cin rows); the (3,1,1) one runs on weights
+ * transposed at load time and needs none. */
 static double conv_scratch(double cin, double cout, double t, double h, double w) {
     orr_conv_shape s = {.batch = 1, .in_channels = (int64_t)cin, .out_channels = (int64_t)cout, .groups = 1,
                         .in = {(int64_t)t, (int64_t)h, (int64_t)w}, .kernel = {1, 3, 3},
                         .out = {(int64_t)t, (int64_t)h, (int64_t)w}, .stride = {1, 1, 1}, .padding = {0, 1, 1},
                         .dilation = {1, 1, 1}};
-    double n = t * h * w, spatial = (double)orr_cpu_conv3d_winograd_scratch_bytes(&s);
-    if (spatial == 0) spatial = im2col_scratch(cin * 9, n);
-    return max2(spatial, im2col_scratch(cout * 3, n));
+    double spatial = (double)orr_cpu_conv3d_winograd_scratch_bytes(&s);
+    return spatial > 0 ? spatial : im2col_scratch(cin * 9, t * h * w);
 }
 
 /* Activation peak (bytes) of decoding a latent of t frames, h x w pixels:
@@ -71,13 +71,13 @@ static int64_t decoder_peak_bytes(const orr_tokenizer *tok, int64_t t, int64_t h
         bool spatial, temporal;
         tok_config_up_flags(c, level, &spatial, &temporal);
         if (temporal && t > 1) {
-            /* The doubled frames and their contiguous copy without the first. */
-            peak = max2(peak, 4 * block_in * n);
+            /* The doubled frames, then the residual conv next to them. */
             n = n / (double)t * (double)(2 * t - 1);
             t = 2 * t - 1;
+            peak = max2(peak, 2 * block_in * n);
         }
         if (spatial) {
-            /* Nearest x2 (rows then columns) and the conv next to it. */
+            /* Nearest x2 next to its input, then the conv next to it. */
             n *= 4;
             hh *= 2;
             ww *= 2;

@@ -109,7 +109,7 @@ orr_status tok_encoder3d_run(const tok_encoder3d *e, const orr_tensor *x, orr_te
     orr_status st = tok_new(&h, 5, shape);
     if (!st) st = orr_haar3d_patch(h, x, p);
     if (!st) st = tok_stage(trace, "encoder.patcher3d", h);
-    if (!st) st = tok_conv3d_pair_run(e->conv_in, h, &y);
+    if (!st) st = tok_conv3d_pair_run(e->conv_in, h, NULL, &y);
     orr_tensor_free(h);
     h = y;
     if (!st) st = tok_stage(trace, "encoder.conv_in", h);
@@ -125,11 +125,11 @@ orr_status tok_encoder3d_run(const tok_encoder3d *e, const orr_tensor *x, orr_te
     if (!st) st = tok_stage(trace, "encoder.mid.attn_1", h);
     if (!st) st = tok_resblock3d_run(&e->mid_block_2, &h);
     if (!st) st = tok_stage(trace, "encoder.mid.block_2", h);
-    y = NULL;
-    if (!st) st = tok_frame_norm_run(&e->norm_out, h, true, &y);
-    orr_tensor_free(h);
+    /* h is needed no more once normed */
+    if (!st) st = tok_frame_norm_inplace(&e->norm_out, h, true);
+    y = h;
     h = NULL;
-    if (!st) st = tok_conv3d_pair_run(e->conv_out, y, &h);
+    if (!st) st = tok_conv3d_pair_run(e->conv_out, y, NULL, &h);
     orr_tensor_free(y);
     if (!st) st = tok_stage(trace, "encoder.conv_out", h);
     if (!st) st = tok_trace(trace, "encoder", h);
@@ -179,7 +179,7 @@ orr_status tok_decoder3d_run(const tok_decoder3d *d, const orr_tensor *z, orr_te
     char name[TOK_NAME];
     orr_tensor *h = NULL, *y = NULL;
     *out = NULL;
-    orr_status st = tok_conv3d_pair_run(d->conv_in, z, &h);
+    orr_status st = tok_conv3d_pair_run(d->conv_in, z, NULL, &h);
     if (!st) st = tok_stage(trace, "decoder.conv_in", h);
     if (!st) st = tok_resblock3d_run(&d->mid_block_1, &h);
     if (!st) st = tok_stage(trace, "decoder.mid.block_1", h);
@@ -193,10 +193,10 @@ orr_status tok_decoder3d_run(const tok_decoder3d *d, const orr_tensor *z, orr_te
         tok_name(name, "decoder.up.%d", i);
         if (!st) st = tok_stage(trace, name, h);
     }
-    if (!st) st = tok_frame_norm_run(&d->norm_out, h, true, &y);
-    orr_tensor_free(h);
+    if (!st) st = tok_frame_norm_inplace(&d->norm_out, h, true);
+    y = h;
     h = NULL;
-    if (!st) st = tok_conv3d_pair_run(d->conv_out, y, &h);
+    if (!st) st = tok_conv3d_pair_run(d->conv_out, y, NULL, &h);
     orr_tensor_free(y);
     y = NULL;
     if (!st) st = tok_stage(trace, "decoder.conv_out", h);

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 
 #include "conv.h"
+#include "conv_temporal.h"
 #include "conv_winograd.h"
 
 /* A thread's im2col tile is at least MIN_TILE positions wide (narrower
@@ -218,6 +219,9 @@ static orr_conv_shape merge_spatial(const orr_conv_shape *s) {
 orr_status orr_cpu_conv3d(float *y, const float *x, const float *w, const float *b, const orr_conv_shape *shape) {
     /* 3x3 spatial convs, most of the tokenizers' work: a quarter of the multiplies */
     if (orr_cpu_conv3d_winograd_applies(shape)) return orr_cpu_conv3d_winograd(y, x, w, b, shape);
+    /* (kt,1,1) temporal convs on frames large enough to pay for packing the
+     * weights: sgemms straight on the frames */
+    if (orr_cpu_conv3d_temporal_pays(shape)) return orr_cpu_conv3d_temporal(y, x, w, b, shape);
     orr_conv_shape merged = merge_spatial(shape);
     const orr_conv_shape *s = &merged;
     conv_job j = {.s = s, .x = x, .w = w, .b = b, .y = y, .pointwise = is_pointwise(s)};

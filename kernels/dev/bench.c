@@ -2,16 +2,26 @@
  * heavy ops (linear, attention, conv3d) through the public API: the best of
  * several calls in ms, GFLOP/s, the same FLOPs (or GEMM shape) through
  * plain OpenBLAS sgemm for comparison, and the peak of accounted memory.
+ * Then the whole networks beside the official PyTorch figures, each row in
+ * a fresh process of its own (this program again, with --model) so that
+ * the process's peak resident memory is that of building the model and
+ * running that row alone, as the official process is measured.
  *
- *   orrery-bench [--threads N] [--quick]
+ *   orrery-bench [--threads N] [--quick] [--model NAME]
  *
- * --quick drops the largest shapes and runs each configuration twice. */
+ * --quick drops the largest shapes and runs each configuration twice;
+ * --model runs only the whole-network row NAME (dit, dit-v2w,
+ * tokenizer-encode, tokenizer-decode) in this process. */
 #include <cblas.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "orrery.h"
 
@@ -286,8 +296,14 @@ static const char *bench_tokenizer_config =
     " \"encoder\": \"FACTORIZED\", \"decoder\": \"FACTORIZED\", \"name\": \"CV\"}";
 
 static void print_model_header(void) {
-    printf("\n| model | input | ms | official ms | peak MiB (weights included) |\n");
-    printf("| --- | --- | ---: | ---: | ---: |\n");
+    printf("\n| model | input | ms | official ms | peak MiB (weights included) | process peak RSS MiB |\n");
+    printf("| --- | --- | ---: | ---: | ---: | ---: |\n");
+}
+
+/* The peak resident set of this process so far (ru_maxrss is in KiB). */
+static double peak_rss_mib(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : NAN;
 }
 
 static void model_row(const char *model, const char *input, const char *official, call_fn fn, void *ctx,
@@ -297,10 +313,12 @@ static void model_row(const char *model, const char *input, const char *official
     orr_status st = best_time(fn, ctx, o, &ms);
     orr_mem_get_stats(ORR_CPU, &mem);
     if (st) {
-        printf("| %s | %s | failed: %s: %s | %s | |\n", model, input, orr_status_name(st), orr_last_error(), official);
+        printf("| %s | %s | failed: %s: %s | %s | | |\n", model, input, orr_status_name(st), orr_last_error(),
+               official);
         failures++;
     } else {
-        printf("| %s | %s | %.1f | %s | %.1f |\n", model, input, ms, official, mem.bytes_peak / 1048576.0);
+        printf("| %s | %s | %.1f | %s | %.1f | %.0f |\n", model, input, ms, official, mem.bytes_peak / 1048576.0,
+               peak_rss_mib());
     }
     fflush(stdout);
 }
@@ -322,7 +340,7 @@ static void bench_dit(const char *network, const char *official, orr_rng *rng, c
     orr_tensor *x = NULL, *t = NULL, *text = NULL, *fps = NULL, *mask = NULL;
     orr_mem_reset_peak(ORR_CPU);
     if (orr_dit_create_random(&d.dit, network, bench_dit_config, 7)) {
-        printf("| %s | | failed: %s | %s | |\n", network, orr_last_error(), official);
+        printf("| %s | | failed: %s | %s | | |\n", network, orr_last_error(), official);
         failures++;
         return;
     }
@@ -359,32 +377,80 @@ static orr_status run_decode(void *user) {
     return orr_tokenizer_decode(c->tok, c->recon, c->latent);
 }
 
-static void bench_tokenizer(orr_rng *rng, const bench_opts *o) {
+/* Encoding 1x3x17x64x64, or decoding a latent of that size (drawn at
+ * random: decoding costs the same whatever the values). */
+static void bench_tokenizer(bool decode, orr_rng *rng, const bench_opts *o) {
     tokenizer_ctx c = {0};
+    const char *model = decode ? "tokenizer CV8x8x8 decode" : "tokenizer CV8x8x8 encode";
     orr_mem_reset_peak(ORR_CPU);
     if (orr_tokenizer_create_random(&c.tok, bench_tokenizer_config, 7)) {
-        printf("| tokenizer CV8x8x8 | | failed: %s | | |\n", orr_last_error());
+        printf("| %s | | failed: %s | | | |\n", model, orr_last_error());
         failures++;
         return;
     }
     int64_t vs[5] = {1, 3, 17, 64, 64}, ls[5];
     orr_tokenizer_latent_shape(c.tok, 5, vs, ls);
-    c.video = random_tensor(ORR_F32, 5, vs, rng);
-    orr_tensor_empty(&c.latent, ORR_F32, 5, ls);
-    orr_tensor_empty(&c.recon, ORR_F32, 5, vs);
-    model_row("tokenizer CV8x8x8 encode", "1x3x17x64x64", "179", run_encode, &c, o);
-    orr_mem_reset_peak(ORR_CPU);
-    model_row("tokenizer CV8x8x8 decode", "1x16x3x8x8", "263", run_decode, &c, o);
+    if (decode) {
+        c.latent = random_tensor(ORR_F32, 5, ls, rng);
+        orr_tensor_empty(&c.recon, ORR_F32, 5, vs);
+        if (c.latent && c.recon) model_row(model, "1x16x3x8x8", "263", run_decode, &c, o);
+    } else {
+        c.video = random_tensor(ORR_F32, 5, vs, rng);
+        orr_tensor_empty(&c.latent, ORR_F32, 5, ls);
+        if (c.video && c.latent) model_row(model, "1x3x17x64x64", "179", run_encode, &c, o);
+    }
+    if (!(decode ? c.latent && c.recon : c.video && c.latent)) failures++;
     orr_tensor_free(c.video);
     orr_tensor_free(c.latent);
     orr_tensor_free(c.recon);
     orr_tokenizer_free(c.tok);
 }
 
-static void usage(void) { fprintf(stderr, "usage: orrery-bench [--threads N] [--quick]\n"); }
+enum { MODEL_DIT, MODEL_DIT_V2W, MODEL_TOKENIZER_ENCODE, MODEL_TOKENIZER_DECODE, N_MODELS };
+static const char *const model_names[N_MODELS] = {"dit", "dit-v2w", "tokenizer-encode", "tokenizer-decode"};
+
+/* The whole-network row `model`, here. */
+static void bench_model(int model, orr_rng *rng, const bench_opts *o) {
+    switch (model) {
+    case MODEL_DIT: bench_dit("GeneralDIT", "95", rng, o); break;
+    case MODEL_DIT_V2W: bench_dit("VideoExtendGeneralDIT", "93", rng, o); break;
+    default: bench_tokenizer(model == MODEL_TOKENIZER_DECODE, rng, o); break;
+    }
+}
+
+/* The whole-network row `model` in a fresh process: this program again
+ * (the same thread count and --quick), which prints the row, a failed one
+ * too (exit status 1); a row is printed here only where it could not. */
+static void bench_model_apart(int model, const char *program, const bench_opts *o) {
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", orr_get_num_threads());
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* without --quick its place ends the arguments */
+        execl("/proc/self/exe", program, "--threads", threads, "--model", model_names[model],
+              o->quick ? "--quick" : (char *)NULL, (char *)NULL);
+        fprintf(stderr, "orrery-bench: cannot run itself again: %s\n", strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    bool ran = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+    if (ran && WEXITSTATUS(status) == 0) return;
+    failures++;
+    if (ran && WEXITSTATUS(status) == 1) return;
+    printf("| %s | | failed: %s | | | |\n", model_names[model],
+           pid < 0 ? "cannot fork" : "its process could not start or was killed");
+    fflush(stdout);
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: orrery-bench [--threads N] [--quick] [--model dit|dit-v2w|tokenizer-encode|"
+                    "tokenizer-decode]\n");
+}
 
 int main(int argc, char **argv) {
     bench_opts o = {.runs = 5, .budget_ms = 3000, .quick = false};
+    int model = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             int n = atoi(argv[++i]);
@@ -396,6 +462,14 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--quick")) {
             o.quick = true;
             o.runs = 2;
+        } else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
+            const char *name = argv[++i];
+            for (int m = 0; m < N_MODELS; m++)
+                if (!strcmp(name, model_names[m])) model = m;
+            if (model < 0) {
+                usage();
+                return 2;
+            }
         } else {
             usage();
             return 2;
@@ -403,6 +477,10 @@ int main(int argc, char **argv) {
     }
     orr_rng rng;
     orr_rng_init(&rng, 1234);
+    if (model >= 0) {
+        bench_model(model, &rng, &o);
+        return failures ? 1 : 0;
+    }
     printf("orrery-bench: %d threads, OpenBLAS %s; best of %d calls\n\n", orr_get_num_threads(),
            openblas_get_config(), o.runs);
     print_header();
@@ -438,8 +516,6 @@ int main(int argc, char **argv) {
     bench_conv3d(128, frames, 64, 64, 3, 3, 3, &rng, &o);
 
     print_model_header();
-    bench_dit("GeneralDIT", "95", &rng, &o);
-    bench_dit("VideoExtendGeneralDIT", "93", &rng, &o);
-    bench_tokenizer(&rng, &o);
+    for (int m = 0; m < N_MODELS; m++) bench_model_apart(m, argv[0], &o);
     return failures ? 1 : 0;
 }
