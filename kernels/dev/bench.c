@@ -7,11 +7,13 @@
  * the process's peak resident memory is that of building the model and
  * running that row alone, as the official process is measured.
  *
- *   orrery-bench [--threads N] [--quick] [--model NAME]
+ *   orrery-bench [--threads N] [--quick] [--cpu-only] [--model NAME]
  *
  * --quick drops the largest shapes and runs each configuration twice;
  * --model runs only the whole-network row NAME (dit, dit-v2w,
- * tokenizer-encode, tokenizer-decode) in this process. */
+ * transfer-base, transfer-2, tokenizer-encode, tokenizer-decode) in this
+ * process. Built with CUDA, the GPU tables follow (bench_cuda*.c) unless
+ * --cpu-only. */
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>
@@ -24,6 +26,13 @@
 #include <unistd.h>
 
 #include "orrery.h"
+
+#ifdef ORR_HAVE_CUDA
+/* kernels/dev/bench_cuda.c and bench_cuda_dit.c: the GPU tables (they
+ * print why not when no device is usable). */
+void orr_bench_cuda(bool quick);
+void orr_bench_cuda_dit(bool quick);
+#endif
 
 typedef struct bench_opts {
     int runs;          /* calls per configuration (the best counts) */
@@ -406,14 +415,81 @@ static void bench_tokenizer(bool decode, orr_rng *rng, const bench_opts *o) {
     orr_tokenizer_free(c.tok);
 }
 
-enum { MODEL_DIT, MODEL_DIT_V2W, MODEL_TOKENIZER_ENCODE, MODEL_TOKENIZER_DECODE, N_MODELS };
-static const char *const model_names[N_MODELS] = {"dit", "dit-v2w", "tokenizer-encode", "tokenizer-decode"};
+typedef struct transfer_ctx {
+    orr_transfer *tr;
+    orr_tensor *out;
+    orr_transfer_inputs in;
+} transfer_ctx;
+
+static orr_status run_transfer(void *user) {
+    transfer_ctx *c = user;
+    return orr_transfer_forward(c->tr, c->out, &c->in, NULL);
+}
+
+/* Transfer1 at the bench DiT's size: the Video2World base (the bench
+ * config with the condition-mask channel) with `branches` control branches
+ * of 2 blocks each (none: the base alone, through the same forward), the
+ * controls' latents and weights as the sampler gives them. */
+static void bench_transfer(int branches, const char *official, orr_rng *rng, const bench_opts *o) {
+    transfer_ctx c = {0};
+    char model[96], base[1024], branch[1100];
+    snprintf(model, sizeof model, branches ? "Transfer1 base + %d control branches of 2 blocks" : "Transfer1 base alone",
+             branches);
+    const char *in = strstr(bench_dit_config, "\"in_channels\": 16");
+    snprintf(base, sizeof base, "%.*s\"in_channels\": 17%s", (int)(in - bench_dit_config), bench_dit_config,
+             in + strlen("\"in_channels\": 16"));
+    snprintf(branch, sizeof branch, "%.*s, \"num_control_blocks\": 2}", (int)(strrchr(base, '}') - base), base);
+    orr_mem_reset_peak(ORR_CPU);
+    orr_status st = orr_transfer_create_random(&c.tr, base, 7);
+    for (int i = 0; !st && i < branches; i++)
+        st = orr_transfer_add_control_random(c.tr, i ? ORR_CONTROL_DEPTH : ORR_CONTROL_EDGE, branch, 8 + i);
+    if (st) {
+        printf("| %s | | failed: %s | %s | | |\n", model, orr_last_error(), official);
+        failures++;
+        orr_transfer_free(c.tr);
+        return;
+    }
+    int n = branches ? branches : 1;
+    orr_tensor *x = random_tensor(ORR_F32, 5, (int64_t[]){1, 16, 2, 32, 32}, rng),
+               *t = random_tensor(ORR_F32, 1, (int64_t[]){1}, rng),
+               *text = random_tensor(ORR_F32, 3, (int64_t[]){1, 512, 1024}, rng),
+               *hint = random_tensor(ORR_F32, 6, (int64_t[]){1, n, 16, 2, 32, 32}, rng), *fps = NULL, *mask = NULL,
+               *weight = NULL;
+    orr_tensor_zeros(&fps, ORR_F32, 1, (int64_t[]){1});
+    if (fps) orr_tensor_set(fps, 0, 24);
+    orr_tensor_zeros(&mask, ORR_F32, 5, (int64_t[]){1, 1, 2, 32, 32});
+    orr_tensor_zeros(&weight, ORR_F32, 1, (int64_t[]){n});
+    for (int i = 0; weight && i < n; i++) orr_tensor_set(weight, i, 1.0 / n);
+    orr_tensor_empty(&c.out, ORR_F32, 5, (int64_t[]){1, 16, 2, 32, 32});
+    c.in = (orr_transfer_inputs){.net = {x, t, text, fps, NULL, mask}, .latent_hint = hint, .control_weight = weight};
+    if (x && t && text && hint && fps && mask && weight && c.out)
+        model_row(model, "1x16x2x32x32 (512 tokens), text 512x1024", official, run_transfer, &c, o);
+    else
+        failures++;
+    orr_tensor *all[] = {x, t, text, hint, fps, mask, weight, c.out};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) orr_tensor_free(all[i]);
+    orr_transfer_free(c.tr);
+}
+
+enum {
+    MODEL_DIT,
+    MODEL_DIT_V2W,
+    MODEL_TRANSFER_BASE,
+    MODEL_TRANSFER_2,
+    MODEL_TOKENIZER_ENCODE,
+    MODEL_TOKENIZER_DECODE,
+    N_MODELS
+};
+static const char *const model_names[N_MODELS] = {"dit",         "dit-v2w",          "transfer-base",
+                                                  "transfer-2",  "tokenizer-encode", "tokenizer-decode"};
 
 /* The whole-network row `model`, here. */
 static void bench_model(int model, orr_rng *rng, const bench_opts *o) {
     switch (model) {
     case MODEL_DIT: bench_dit("GeneralDIT", "95", rng, o); break;
     case MODEL_DIT_V2W: bench_dit("VideoExtendGeneralDIT", "93", rng, o); break;
+    case MODEL_TRANSFER_BASE: bench_transfer(0, "78-91", rng, o); break;
+    case MODEL_TRANSFER_2: bench_transfer(2, "168-189", rng, o); break;
     default: bench_tokenizer(model == MODEL_TOKENIZER_DECODE, rng, o); break;
     }
 }
@@ -444,13 +520,14 @@ static void bench_model_apart(int model, const char *program, const bench_opts *
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: orrery-bench [--threads N] [--quick] [--model dit|dit-v2w|tokenizer-encode|"
-                    "tokenizer-decode]\n");
+    fprintf(stderr, "usage: orrery-bench [--threads N] [--quick] [--cpu-only] [--model dit|dit-v2w|transfer-base|"
+                    "transfer-2|tokenizer-encode|tokenizer-decode]\n");
 }
 
 int main(int argc, char **argv) {
     bench_opts o = {.runs = 5, .budget_ms = 3000, .quick = false};
     int model = -1;
+    bool cpu_only = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             int n = atoi(argv[++i]);
@@ -459,6 +536,8 @@ int main(int argc, char **argv) {
                 return 2;
             }
             orr_set_num_threads(n);
+        } else if (!strcmp(argv[i], "--cpu-only")) {
+            cpu_only = true;
         } else if (!strcmp(argv[i], "--quick")) {
             o.quick = true;
             o.runs = 2;
@@ -517,5 +596,13 @@ int main(int argc, char **argv) {
 
     print_model_header();
     for (int m = 0; m < N_MODELS; m++) bench_model_apart(m, argv[0], &o);
+#ifdef ORR_HAVE_CUDA
+    if (!cpu_only) {
+        orr_bench_cuda(o.quick);
+        orr_bench_cuda_dit(o.quick);
+    }
+#else
+    (void)cpu_only;
+#endif
     return failures ? 1 : 0;
 }
