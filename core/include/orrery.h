@@ -325,6 +325,34 @@ orr_status orr_transfer_to_device(struct orr_transfer *tr, orr_device device, or
 /* Where tr's networks are (ORR_CPU for NULL). */
 orr_device orr_transfer_device(const struct orr_transfer *tr);
 
+/* ---- The tokenizers on a device (core/models/tokenizer_device.c) ---- */
+
+/* A tokenizer (see "Cosmos tokenizers" below) runs where its weights are:
+ * encode, decode, decode_indices, autoencode and decode_tiled compute
+ * there, their inputs may lie on either device (copied over once) and
+ * their outputs too (the results copied back). On cuda the convolutions
+ * run through cuDNN in the weights' dtype (bf16 inputs with f32
+ * accumulation, or f32; the causal frames prepended and the input
+ * converted in one copy), the activations between them, the per-frame
+ * and group norms, SiLU, the attention (f32), Haar patching, upsampling
+ * and FSQ stay f32 on the device; the host reads back one NaN count per
+ * stage. decode_tiled blends its tiles on the device and plans with the
+ * device's temporaries (cuDNN workspace, the causal-pad copies) within
+ * memory_budget of device memory. orr_world_generate and
+ * orr_transfer_generate encode and decode where the tokenizer is: with
+ * the tokenizer and the network on cuda the latents and frames stay
+ * there (the video comes back once, as uint8 where it is uint8).
+ *
+ * orr_tokenizer_to_device moves the weights: on cuda the conv weights and
+ * biases in `dtype` (f32 or bf16), norm gains and biases f32; on the cpu
+ * f32 only (the temporal convs' weights transposed again for their
+ * kernel). Works from any placement; back on the cpu an f32 placement
+ * gives the cpu's numbers exactly. On failure tok is left as it was. */
+struct orr_tokenizer; /* orr_tokenizer, declared with the tokenizers below */
+orr_status orr_tokenizer_to_device(struct orr_tokenizer *tok, orr_device device, orr_dtype dtype);
+/* Where tok's weights are (ORR_CPU for NULL). */
+orr_device orr_tokenizer_device(const struct orr_tokenizer *tok);
+
 /* ------------------------------------------------------------------------ */
 /* Threads                                                                    */
 

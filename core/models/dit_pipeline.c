@@ -4,12 +4,15 @@
  * condition latent from the input frames (inference_utils.py
  * create_condition_latent_from_input_frames), the sampler, and the
  * tokenizer decode with the latent normalisation undone
- * (DiffusionT2WModel.decode, _run_tokenizer_decoding). */
+ * (DiffusionT2WModel.decode, _run_tokenizer_decoding). The latents and
+ * frames live where the tokenizer is, the sample where the DiT is: with
+ * both on cuda nothing comes back to the host but the video. */
 #include <math.h>
 #include <string.h>
 #include <time.h>
 
 #include "dit.h"
+#include "tokenizer.h"
 
 void orr_world_params_init(orr_world_params *p) {
     memset(p, 0, sizeof *p);
@@ -29,7 +32,8 @@ static double now_seconds(void) {
 }
 
 /* latent (B,C,T,H,W) <-> the model's normalised latent:
- * (z - mean) / std * sigma_data, and back. */
+ * (z - mean) / std * sigma_data, and back; computed where z is, written
+ * to out on any device. */
 static orr_status normalize(orr_tensor *out, const orr_tensor *z, const orr_world_params *p, bool inverse) {
     float sd = (float)p->sampler.sigma_data;
     if (p->latent_mean || p->latent_std) {
@@ -38,19 +42,27 @@ static orr_status normalize(orr_tensor *out, const orr_tensor *z, const orr_worl
         return inverse ? orr_tokenizer_denormalize_latent(out, z, p->latent_mean, p->latent_std, sd)
                        : orr_tokenizer_normalize_latent(out, z, p->latent_mean, p->latent_std, sd);
     }
-    return orr_affine(out, z, inverse ? 1.0f / sd : sd, 0.0f);
+    if (out->device == z->device) return orr_affine(out, z, inverse ? 1.0f / sd : sd, 0.0f);
+    orr_tensor *there = NULL;
+    orr_status st = orr_tensor_empty_on(z->device, &there, ORR_F32, z->ndim, z->shape);
+    if (!st) st = orr_affine(there, z, inverse ? 1.0f / sd : sd, 0.0f);
+    if (!st) st = orr_copy(out, there);
+    orr_tensor_free(there);
+    return st;
 }
 
-/* The last n input frames at t = 0.., zeros after, encoded and normalised. */
+/* The last n input frames at t = 0.., zeros after, encoded and normalised
+ * (where the tokenizer is). */
 static orr_status condition_latent(orr_tokenizer *tok, orr_tensor *cond, const orr_tensor *input,
                                    const int64_t pixel_shape[5], const orr_world_params *p) {
+    const orr_device dev = orr_tokenizer_device(tok);
     orr_tensor *frames = NULL, *head = NULL, *last = NULL, *z = NULL;
     int64_t n = p->input_frames;
-    orr_status st = orr_tensor_zeros(&frames, ORR_F32, 5, pixel_shape);
+    orr_status st = orr_tensor_zeros_on(dev, &frames, ORR_F32, 5, pixel_shape);
     if (!st) st = orr_tensor_narrow(&head, frames, 2, 0, n);
     if (!st) st = orr_tensor_narrow(&last, input, 2, input->shape[2] - n, n);
     if (!st) st = orr_copy(head, last);
-    if (!st) st = orr_tensor_empty(&z, ORR_F32, 5, cond->shape);
+    if (!st) st = orr_tensor_empty_on(dev, &z, ORR_F32, 5, cond->shape);
     if (!st) st = orr_tokenizer_encode(tok, z, NULL, frames);
     if (!st) st = normalize(cond, z, p, false);
     orr_tensor *all[] = {frames, head, last, z};
@@ -58,22 +70,10 @@ static orr_status condition_latent(orr_tokenizer *tok, orr_tensor *cond, const o
     return st;
 }
 
-/* The official uint8 conversion truncates: uint8(255 * clamp(1 + x, 0, 2) / 2). */
+/* The official uint8 conversion truncates: uint8(255 * clamp(1 + x, 0, 2) / 2);
+ * made where the pixels are, so that only the bytes travel. */
 static orr_status to_video(orr_tensor *video, const orr_tensor *pixels) {
-    if (video->dtype != ORR_U8) return orr_copy(video, pixels);
-    orr_tensor *u8 = NULL;
-    orr_status st = orr_tensor_empty(&u8, ORR_U8, pixels->ndim, pixels->shape);
-    if (st) return st;
-    const float *x = pixels->data;
-    uint8_t *y = u8->data;
-    for (int64_t i = 0, n = orr_tensor_numel(pixels); i < n; i++) {
-        float v = 1.0f + x[i];
-        v = v < 0.0f ? 0.0f : v > 2.0f ? 2.0f : v;
-        y[i] = (uint8_t)(v / 2.0f * 255.0f);
-    }
-    st = orr_copy(video, u8);
-    orr_tensor_free(u8);
-    return st;
+    return video->dtype == ORR_U8 ? tok_to_u8(video, pixels) : orr_copy(video, pixels);
 }
 
 static orr_status check(const orr_dit *dit, orr_tokenizer *tok, const orr_tensor *video, const orr_tensor *input,
@@ -127,12 +127,14 @@ orr_status orr_world_generate(orr_dit *dit, orr_tokenizer *tok, orr_tensor *vide
     cond.neg_text = neg_text;
     cond.padding_mask = NULL;
     cond.condition_latent = NULL;
+    const orr_device tok_dev = orr_tokenizer_device(tok);
     orr_tensor *cond_latent = NULL, *latent = NULL, *z = NULL, *pixels = NULL;
     double t0 = now_seconds();
     if (input) {
         orr_tokenizer_info ti;
         orr_tokenizer_get_info(tok, &ti);
-        st = orr_tensor_empty(&cond_latent, ORR_F32, 5, latent_shape);
+        /* the sampler takes its condition over to the DiT's device */
+        st = orr_tensor_empty_on(tok_dev, &cond_latent, ORR_F32, 5, latent_shape);
         if (!st) st = condition_latent(tok, cond_latent, input, pixel_shape, p);
         cond.condition_latent = cond_latent;
         /* the latent frames the input frames fill (compute_num_latent_frames) */
@@ -140,16 +142,14 @@ orr_status orr_world_generate(orr_dit *dit, orr_tokenizer *tok, orr_tensor *vide
         if (st) orr_error_context(st, "world: encoding the input frames: ");
     }
     double t1 = now_seconds();
-    /* sampled where the DiT is (its noise drawn there), decoded on the host */
-    orr_tensor *host_latent = NULL;
+    /* sampled where the DiT is (its noise drawn there), decoded where the
+     * tokenizer is */
     if (!st) st = orr_tensor_empty_on(dit->device, &latent, ORR_F32, 5, latent_shape);
     if (!st) st = orr_dit_sample(dit, latent, &cond, &p->sampler);
-    if (!st) st = orr_tensor_to(&host_latent, latent, ORR_CPU);
     double t2 = now_seconds();
-    if (!st) st = orr_tensor_empty(&z, ORR_F32, 5, latent_shape);
-    if (!st) st = normalize(z, host_latent, p, true);
-    orr_tensor_free(host_latent);
-    if (!st) st = orr_tensor_empty(&pixels, ORR_F32, 5, pixel_shape);
+    if (!st) st = orr_tensor_empty_on(tok_dev, &z, ORR_F32, 5, latent_shape);
+    if (!st) st = normalize(z, latent, p, true);
+    if (!st) st = orr_tensor_empty_on(tok_dev, &pixels, ORR_F32, 5, pixel_shape);
     if (!st && (st = orr_tokenizer_decode(tok, pixels, z))) orr_error_context(st, "world: decoding: ");
     if (!st) st = to_video(video, pixels);
     double t3 = now_seconds();

@@ -1,7 +1,9 @@
 /* tokenizer.c — the public orr_tokenizer handle: building the CV/DV/CI/DI
  * networks from a config and official weights (or random ones), and the
  * official encode / decode on inputs of a valid size. The networks
- * themselves are in tokenizer_video.c and tokenizer_image.c. */
+ * themselves are in tokenizer_video.c and tokenizer_image.c. They run where
+ * the weights are; inputs elsewhere go over once, results come back to
+ * wherever the outputs lie. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,8 @@ orr_status tok_build(orr_tokenizer **out, const tok_config *cfg, tok_loader *ld)
     orr_tokenizer *tok = calloc(1, sizeof *tok);
     if (!tok) return orr_error(ORR_ERR_MEMORY, "tokenizer: out of memory");
     tok->cfg = *cfg;
+    tok->device = ORR_CPU;
+    tok->dtype = ORR_F32;
     tok->has_encoder = tok_loader_has_prefix(ld, "encoder.");
     tok->has_decoder = tok_loader_has_prefix(ld, "decoder.");
     if (cfg->discrete) tok_fsq_init(&tok->fsq, cfg->levels, cfg->n_fsq);
@@ -236,7 +240,7 @@ orr_status tok_decode_raw(orr_tokenizer *tok, const orr_tensor *z, orr_tensor **
 
 static orr_status check_output(const char *op, const char *arg, const orr_tensor *t, int ndim, const int64_t *shape) {
     char got[200], want[200];
-    orr_status st = orr_check_cpu(op, arg, t);
+    orr_status st = orr_check_backend(op, arg, t);
     if (st) return st;
     bool same = t->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
@@ -247,7 +251,7 @@ static orr_status check_output(const char *op, const char *arg, const orr_tensor
 }
 
 static orr_status check_input(const char *op, const char *arg, const orr_tensor *t) {
-    orr_status st = orr_check_cpu(op, arg, t);
+    orr_status st = orr_check_backend(op, arg, t);
     int64_t bad = 0;
     if (!st) st = orr_count_nonfinite(t, &bad);
     if (!st && bad) st = orr_error(ORR_ERR_NONFINITE, "%s: %s hold %lld NaN/Inf values", op, arg, (long long)bad);
@@ -270,12 +274,14 @@ orr_status orr_tokenizer_encode(orr_tokenizer *tok, orr_tensor *latent, orr_tens
         for (int d = 2; d < nd; d++) ishape[d - 1] = lshape[d];
         st = check_output(op, "indices", indices, nd - 1, ishape);
     }
-    orr_tensor *z = NULL;
-    if (!st) st = tok_encode_raw(tok, pixels, &z, NULL);
+    orr_tensor *x = NULL, *z = NULL;
+    if (!st) st = orr_tensor_to(&x, pixels, tok->device);
+    if (!st) st = tok_encode_raw(tok, x, &z, NULL);
     if (!st && tok->cfg.discrete)
         st = tok_fsq_quantize(&tok->fsq, z, latent, indices, NULL);
     else if (!st && latent)
         st = orr_copy(latent, z);
+    orr_tensor_free(x);
     orr_tensor_free(z);
     return st;
 }
@@ -284,9 +290,11 @@ static orr_status decode_codes(orr_tokenizer *tok, orr_tensor *pixels, const orr
     int64_t pshape[ORR_MAX_DIMS];
     orr_status st = orr_tokenizer_pixel_shape(tok, latent->ndim, latent->shape, pshape);
     if (!st) st = check_output(op, "pixels", pixels, latent->ndim, pshape);
-    orr_tensor *x = NULL;
-    if (!st) st = tok_decode_raw(tok, latent, &x, NULL);
+    orr_tensor *z = NULL, *x = NULL;
+    if (!st) st = orr_tensor_to(&z, latent, tok->device);
+    if (!st) st = tok_decode_raw(tok, z, &x, NULL);
     if (!st) st = orr_copy(pixels, x);
+    orr_tensor_free(z);
     orr_tensor_free(x);
     return st;
 }
@@ -306,7 +314,7 @@ orr_status orr_tokenizer_decode_indices(orr_tokenizer *tok, orr_tensor *pixels, 
     if (!tok->has_decoder) return orr_error(ORR_ERR_UNSUPPORTED, "%s: no decoder weights were loaded", op);
     char buf[200];
     const int nd = pixel_ndim(tok);
-    orr_status st = orr_check_cpu(op, "indices", indices);
+    orr_status st = orr_check_backend(op, "indices", indices);
     if (!st && indices->ndim != nd - 1)
         st = orr_error(ORR_ERR_SHAPE, "%s: indices are %s, want [B,%sh,w]", op,
                        orr_tensor_describe(indices, buf, sizeof buf), tok->cfg.video ? "t," : "");
@@ -316,7 +324,7 @@ orr_status orr_tokenizer_decode_indices(orr_tokenizer *tok, orr_tensor *pixels, 
         cshape[0] = indices->shape[0];
         cshape[1] = tok->fsq.n;
         for (int d = 1; d < indices->ndim; d++) cshape[d + 1] = indices->shape[d];
-        st = tok_new(&codes, nd, cshape);
+        st = tok_new(&codes, tok->device, nd, cshape);
     }
     if (!st) st = tok_fsq_dequantize(&tok->fsq, indices, codes);
     if (!st) st = decode_codes(tok, pixels, codes, op);

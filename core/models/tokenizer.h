@@ -14,6 +14,7 @@
  *   tokenizer_image.c     Encoder / Decoder of layers2d.py (CI and DI)
  *   tokenizer_fsq.c       finite scalar quantization
  *   tokenizer.c           the public handle: load, encode, decode
+ *   tokenizer_device.c    placing the weights on a device (orr_tokenizer_to_device)
  *   tokenizer_pipeline.c  any-size inputs: padding and windows; the diffusion
  *                         latent normalisation
  *   tokenizer_tiles.c     tiled decoding within a memory budget, the plan
@@ -21,6 +22,7 @@
 #ifndef ORR_TOKENIZER_H
 #define ORR_TOKENIZER_H
 
+#include "cuda/device.h"
 #include "internal.h"
 #include "weights.h"
 
@@ -97,8 +99,18 @@ orr_status tok_check_fsq_buffers(const tok_loader *ld, const char *module, const
 
 /* A module or key path into a TOK_NAME buffer. */
 void tok_name(char *out, const char *fmt, ...) ORR_PRINTF(2, 3);
-/* A new contiguous f32 tensor. */
-orr_status tok_new(orr_tensor **out, int ndim, const int64_t *shape);
+/* A new contiguous f32 tensor on `device` (where the activations are). */
+orr_status tok_new(orr_tensor **out, orr_device device, int ndim, const int64_t *shape);
+/* orr_input_f32 / orr_output_f32_begin for a computation on `device`: t's
+ * (out's) data when it is contiguous f32 there, else a converted copy
+ * there (a scratch there, copied into out by orr_output_f32_end). */
+orr_status tok_input(const orr_tensor *t, orr_device device, orr_tensor **tmp, const float **data);
+orr_status tok_output_begin(orr_tensor *out, orr_device device, orr_tensor **tmp, float **data);
+/* The official video conversion out = uint8(255 * clamp(1 + x, 0, 2) / 2)
+ * (truncating) of f32 x, computed where x is (out on any device); and
+ * its reading back out = u / 255 * 2 - 1 of u8 u, computed where out is. */
+orr_status tok_to_u8(orr_tensor *out, const orr_tensor *x);
+orr_status tok_from_u8(orr_tensor *out, const orr_tensor *u);
 /* Adds a copy of t to trace under name (no-op when trace is NULL). */
 orr_status tok_trace(orr_tensor_list *trace, const char *name, const orr_tensor *t);
 /* ORR_ERR_NONFINITE naming `stage` when t holds NaN or Inf. */
@@ -114,10 +126,13 @@ int64_t tok_haar_len(int64_t n, int p);
 /* Causal 3-D blocks (tokenizer/modules/layers3d.py)                         */
 
 /* CausalConv3d: frame 0 replicated time_pad times in front, zero padding
- * `pad` on H and W, then a plain Conv3d. The temporal (kt,1,1) stride-1
- * convs keep their weight transposed (tok_param_transposed; `transposed`)
- * and run the kernel of conv_temporal.h on it directly: transposing per
- * call would cost as much as the products on small latents. */
+ * `pad` on H and W, then a plain Conv3d. On the cpu the temporal (kt,1,1)
+ * stride-1 convs (`transposed`) keep their weight transposed
+ * (tok_param_transposed) and run the kernel of conv_temporal.h on it
+ * directly: transposing per call would cost as much as the products on
+ * small latents. On cuda every weight is contiguous in the official layout
+ * for cuDNN, in the placement's dtype with its bias; the frames are
+ * prepended (and the input converted to that dtype) in one copy. */
 typedef struct tok_conv {
     orr_tensor *w, *b;
     bool transposed;
@@ -307,10 +322,11 @@ typedef struct tok_fsq {
 void tok_fsq_init(tok_fsq *q, const int *levels, int n);
 /* z [B,d,...] -> codes [B,d,...] (may be NULL), indices [B,...] (integer
  * dtype, may be NULL), bounded [B,...,d] (the values before rounding, may be
- * NULL). */
+ * NULL); computed where z is, the outputs on any device. */
 orr_status tok_fsq_quantize(const tok_fsq *q, const orr_tensor *z, orr_tensor *codes, orr_tensor *indices,
                             orr_tensor *bounded);
-/* indices [B,...] -> codes [B,d,...]; an index outside the codebook fails. */
+/* indices [B,...] (any device) -> codes [B,d,...], computed where the codes
+ * are; an index outside the codebook fails. */
 orr_status tok_fsq_dequantize(const tok_fsq *q, const orr_tensor *indices, orr_tensor *codes);
 
 /* ------------------------------------------------------------------------ */
@@ -328,7 +344,12 @@ struct orr_tokenizer {
     tok_conv quant_conv, post_quant_conv; /* 1x1x1 (video) */
     tok_conv2d quant_conv2d, post_quant_conv2d;
     tok_fsq fsq;
+    orr_device device; /* where the weights are; activations are made there */
+    orr_dtype dtype;   /* of the conv weights and biases (f32 on the cpu; f32 or bf16 on cuda) */
 };
+
+/* Bytes of the weights where they are (each stored tensor once). */
+int64_t tok_weight_bytes(const orr_tokenizer *tok);
 
 /* Builds a tokenizer from a parsed config and a loader (files or random). */
 orr_status tok_build(orr_tokenizer **out, const tok_config *cfg, tok_loader *ld);

@@ -77,7 +77,7 @@ orr_status tok_encoder2d_run(const tok_encoder2d *e, const orr_tensor *x, orr_te
     orr_tensor *h = NULL, *y = NULL;
     *out = NULL;
     int64_t shape[4] = {x->shape[0], x->shape[1] * p * p, tok_haar_len(x->shape[2], p), tok_haar_len(x->shape[3], p)};
-    orr_status st = tok_new(&h, 4, shape);
+    orr_status st = tok_new(&h, x->device, 4, shape);
     if (!st) st = orr_haar2d_patch(h, x, p);
     if (!st) st = tok_stage(trace, "encoder.patcher", h);
     if (!st) st = tok_conv2d_run(&e->conv_in, h, &y);
@@ -168,7 +168,7 @@ orr_status tok_decoder2d_run(const tok_decoder2d *d, const orr_tensor *z, orr_te
     if (!st) st = tok_stage(trace, "decoder.conv_out", h);
     if (!st) {
         int64_t shape[4] = {h->shape[0], h->shape[1] / (p * p), h->shape[2] * p, h->shape[3] * p};
-        st = tok_new(&y, 4, shape);
+        st = tok_new(&y, h->device, 4, shape);
     }
     if (!st) st = orr_haar2d_unpatch(y, h, p);
     orr_tensor_free(h);

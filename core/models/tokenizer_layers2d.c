@@ -2,7 +2,9 @@
  * (cosmos_predict1/tokenizer/modules/layers2d.py, Stable-Diffusion style):
  * GroupNorm(32, eps 1e-6), 3x3 convs, the residual block, single-head
  * attention over all pixels, Downsample (pad right/bottom, stride-2 conv)
- * and Upsample (nearest x2, conv). Activations are contiguous f32 [B,C,H,W]. */
+ * and Upsample (nearest x2, conv). Activations are contiguous f32 [B,C,H,W]
+ * on the weights' device (where a conv takes its input in the weights'
+ * dtype). */
 #include <math.h>
 #include <stdio.h>
 
@@ -25,8 +27,11 @@ orr_status tok_conv2d_load(tok_loader *ld, tok_conv2d *c, const char *name, int6
 orr_status tok_conv2d_run(const tok_conv2d *c, const orr_tensor *x, orr_tensor **out) {
     int64_t shape[4] = {x->shape[0], c->cout, 0, 0};
     for (int d = 1; d < 3; d++) shape[1 + d] = (x->shape[1 + d] + 2 * c->p.padding[d] - c->k) / c->p.stride[d] + 1;
-    orr_status st = tok_new(out, 4, shape);
-    if (!st) st = orr_conv2d(*out, x, c->w, c->b, &c->p);
+    orr_tensor *in = NULL;
+    orr_status st = tok_new(out, x->device, 4, shape);
+    if (!st && x->dtype != c->w->dtype) st = orr_tensor_clone(&in, x, c->w->dtype);
+    if (!st) st = orr_conv2d(*out, in ? in : x, c->w, c->b, &c->p);
+    orr_tensor_free(in);
     if (st) {
         orr_tensor_free(*out);
         *out = NULL;
@@ -53,7 +58,7 @@ orr_status tok_gnorm_load(tok_loader *ld, tok_gnorm *n, const char *name, int64_
 }
 
 static orr_status gnorm_run(const tok_gnorm *n, const orr_tensor *x, bool silu, orr_tensor **out) {
-    orr_status st = tok_new(out, x->ndim, x->shape);
+    orr_status st = tok_new(out, x->device, x->ndim, x->shape);
     if (!st) st = orr_group_norm(*out, x, TOK_IMAGE_GROUPS, n->w, n->b, 1e-6f);
     if (!st && silu) st = orr_unary(*out, *out, ORR_SILU);
     if (st) {
@@ -136,7 +141,7 @@ orr_status tok_attn2d_run(const tok_attn2d *a, orr_tensor **x) {
     if (!st) st = tok_conv2d_run(&a->k, hn, &k);
     if (!st) st = tok_conv2d_run(&a->v, hn, &v);
     orr_tensor_free(hn);
-    if (!st) st = tok_new(&o, 4, (*x)->shape);
+    if (!st) st = tok_new(&o, (*x)->device, 4, (*x)->shape);
     if (!st) st = token_view(q, &qv);
     if (!st) st = token_view(k, &kv);
     if (!st) st = token_view(v, &vv);
@@ -160,7 +165,7 @@ orr_status tok_downsample2d_run(const tok_conv2d *c, orr_tensor **x) {
     const orr_tensor *t = *x;
     orr_tensor *padded = NULL;
     int64_t shape[4] = {t->shape[0], t->shape[1], t->shape[2] + 1, t->shape[3] + 1};
-    orr_status st = tok_new(&padded, 4, shape);
+    orr_status st = tok_new(&padded, t->device, 4, shape);
     if (!st) st = orr_pad(padded, t, (int64_t[]){0, 0, 0, 0, 0, 1, 0, 1}, ORR_PAD_CONSTANT, 0.0f);
     if (!st) st = conv2d_replace(c, &padded);
     if (st) {
@@ -177,7 +182,7 @@ orr_status tok_upsample2d_run(const tok_conv2d *c, orr_tensor **x) {
         int64_t shape[4] = {(*x)->shape[0], (*x)->shape[1], (*x)->shape[2], (*x)->shape[3]};
         shape[dim] *= 2;
         orr_tensor *y = NULL;
-        orr_status st = tok_new(&y, 4, shape);
+        orr_status st = tok_new(&y, (*x)->device, 4, shape);
         if (!st) st = orr_repeat_interleave(y, *x, dim, 2);
         if (st) {
             orr_tensor_free(y);

@@ -2,8 +2,9 @@
  * tokenizers (cosmos_predict1/tokenizer/modules/layers3d.py and utils.py):
  * CausalConv3d, CausalNormalize (GroupNorm(1) per frame), the factorized
  * residual block, the spatial and causal temporal attention blocks, and the
- * hybrid down/upsamplers. Activations are contiguous f32 [B,C,T,H,W]; each
- * step makes its output and frees what it no longer needs. */
+ * hybrid down/upsamplers. Activations are contiguous f32 [B,C,T,H,W] on the
+ * weights' device; each step makes its output and frees what it no longer
+ * needs. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,10 @@
 
 #include "conv_temporal.h"
 #include "tokenizer.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/tokenizer_fused.h"
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* CausalConv3d                                                              */
@@ -66,8 +71,47 @@ static orr_status temporal_run(const tok_conv *c, const orr_tensor *x, const orr
     return ORR_OK;
 }
 
-/* out = c(x) + residual (NULL: nothing added); the temporal kernel adds
- * the residual as it writes its output. */
+/* x with `frames` copies of its frame 0 in front, as a new `dtype` tensor
+ * (cuDNN pads with zeros only). */
+static orr_status prepend_frames(const orr_tensor *x, int64_t frames, orr_dtype dtype, orr_tensor **out) {
+    int64_t shape[5] = {x->shape[0], x->shape[1], x->shape[2] + frames, x->shape[3], x->shape[4]};
+    orr_tensor *head = NULL, *first = NULL, *rest = NULL;
+    orr_status st = orr_tensor_empty_on(x->device, out, dtype, 5, shape);
+    if (!st) st = orr_tensor_narrow(&head, *out, 2, 0, frames);
+    if (!st) st = orr_tensor_narrow(&first, x, 2, 0, 1);
+    if (!st) st = orr_copy(head, first); /* broadcast over the frames */
+    if (!st) st = orr_tensor_narrow(&rest, *out, 2, frames, x->shape[2]);
+    if (!st) st = orr_copy(rest, x);
+    orr_tensor_free(head);
+    orr_tensor_free(first);
+    orr_tensor_free(rest);
+    if (st) {
+        orr_tensor_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* y = c(x) off the cpu: the input in the weights' dtype with its causal
+ * frames in front, made in one copy. */
+static orr_status device_conv(const tok_conv *c, const orr_tensor *x, orr_tensor *y) {
+    const orr_dtype dtype = c->w->dtype;
+    orr_conv_params p = c->p;
+    orr_tensor *in = NULL;
+    orr_status st = ORR_OK;
+    if (p.causal_pad > 0) {
+        st = prepend_frames(x, p.causal_pad, dtype, &in);
+        p.causal_pad = 0;
+    } else if (x->dtype != dtype) {
+        st = orr_tensor_clone(&in, x, dtype);
+    }
+    if (!st) st = orr_conv3d(y, in ? in : x, c->w, c->b, &p);
+    orr_tensor_free(in);
+    return st;
+}
+
+/* out = c(x) + residual (NULL: nothing added); on the cpu the temporal
+ * kernel adds the residual as it writes its output. */
 static orr_status conv3d_add_run(const tok_conv *c, const orr_tensor *x, const orr_tensor *residual,
                                  orr_tensor **out) {
     int64_t shape[5] = {x->shape[0], c->cout, 0, 0, 0};
@@ -75,9 +119,12 @@ static orr_status conv3d_add_run(const tok_conv *c, const orr_tensor *x, const o
         int64_t padded = x->shape[2 + d] + (d == 0 ? c->p.causal_pad : 2 * c->p.padding[d]);
         shape[2 + d] = (padded - c->k[d]) / c->p.stride[d] + 1;
     }
-    bool fused = c->transposed && residual && plain_f32(residual, shape);
-    orr_status st = tok_new(out, 5, shape);
-    if (!st)
+    const bool cpu = x->device == ORR_CPU;
+    bool fused = cpu && c->transposed && residual && plain_f32(residual, shape);
+    orr_status st = tok_new(out, x->device, 5, shape);
+    if (!st && !cpu)
+        st = device_conv(c, x, *out);
+    else if (!st)
         st = c->transposed ? temporal_run(c, x, fused ? residual : NULL, *out) : orr_conv3d(*out, x, c->w, c->b, &c->p);
     if (!st && residual && !fused) st = tok_add_into(*out, residual);
     if (st) {
@@ -138,7 +185,7 @@ static orr_status frame_norm_into(const tok_norm *n, const orr_tensor *x, bool s
 }
 
 orr_status tok_frame_norm_run(const tok_norm *n, const orr_tensor *x, bool silu, orr_tensor **out) {
-    orr_status st = tok_new(out, 5, x->shape);
+    orr_status st = tok_new(out, x->device, 5, x->shape);
     if (!st) st = frame_norm_into(n, x, silu, *out);
     if (st) {
         orr_tensor_free(*out);
@@ -276,7 +323,7 @@ orr_status tok_attn3d_run(const tok_attn3d *a, orr_tensor **x) {
     if (!st) st = orr_tensor_narrow(&k, qkv, 1, c, c);
     if (!st) st = orr_tensor_narrow(&v, qkv, 1, 2 * c, c);
     orr_tensor_free(qkv);
-    if (!st) st = tok_new(&o, 5, (*x)->shape);
+    if (!st) st = tok_new(&o, (*x)->device, 5, (*x)->shape);
     if (!st) st = token_view(q, a->temporal, &qv);
     if (!st) st = token_view(k, a->temporal, &kv);
     if (!st) st = token_view(v, a->temporal, &vv);
@@ -325,13 +372,37 @@ orr_status tok_resample3d_load(tok_loader *ld, tok_resample3d *r, const char *na
     return st;
 }
 
+#ifdef ORR_HAVE_CUDA
+/* y += avg_pool3d(xp) (stride = kernel) in one pass on the device. */
+static orr_status device_pool_add(orr_tensor *y, const orr_tensor *xp, const int kernel[3], const int64_t shape[5]) {
+    char dy[200], want[200];
+    for (int d = 0; d < 5; d++)
+        if (y->shape[d] != shape[d])
+            return orr_error(ORR_ERR_SHAPE, "tokenizer: the downsampling conv makes %s but the pooling %s",
+                             orr_tensor_describe(y, dy, sizeof dy), orr_shape_str(5, shape, want, sizeof want));
+    const int64_t in[3] = {xp->shape[2], xp->shape[3], xp->shape[4]}, k[3] = {kernel[0], kernel[1], kernel[2]};
+    return orr_cuda_tok_pool_add(y->data, xp->data, xp->shape[0] * xp->shape[1], in, k, shape + 2, orr_cuda_stream());
+}
+#endif
+
 /* x = conv(xp) + avg_pool3d(xp) for the padded input xp (frees xp). */
 static orr_status conv_plus_pool(const tok_conv *c, orr_tensor *xp, const int kernel[3], orr_tensor **out) {
     orr_tensor *pooled = NULL;
     int64_t shape[5] = {xp->shape[0], xp->shape[1], 0, 0, 0};
     for (int d = 0; d < 3; d++) shape[2 + d] = (xp->shape[2 + d] - kernel[d]) / kernel[d] + 1;
     orr_status st = tok_conv3d_run(c, xp, out);
-    if (!st) st = tok_new(&pooled, 5, shape);
+#ifdef ORR_HAVE_CUDA
+    if (!st && xp->device == ORR_CUDA) {
+        st = device_pool_add(*out, xp, kernel, shape);
+        orr_tensor_free(xp);
+        if (st) {
+            orr_tensor_free(*out);
+            *out = NULL;
+        }
+        return st;
+    }
+#endif
+    if (!st) st = tok_new(&pooled, xp->device, 5, shape);
     if (!st) st = orr_avg_pool3d(pooled, xp, kernel, kernel);
     if (!st) st = tok_add_into(*out, pooled);
     orr_tensor_free(pooled);
@@ -349,7 +420,7 @@ static orr_status pad3(const orr_tensor *x, const int64_t tp[2], const int64_t h
     int64_t pads[10] = {0, 0, 0, 0, tp[0], tp[1], hp[0], hp[1], wp[0], wp[1]};
     int64_t shape[5] = {x->shape[0], x->shape[1], x->shape[2] + tp[0] + tp[1], x->shape[3] + hp[0] + hp[1],
                         x->shape[4] + wp[0] + wp[1]};
-    orr_status st = tok_new(out, 5, shape);
+    orr_status st = tok_new(out, x->device, 5, shape);
     if (!st) st = orr_pad(*out, x, pads, mode, 0.0f);
     if (st) {
         orr_tensor_free(*out);
@@ -427,17 +498,26 @@ static orr_status upsample(orr_tensor **x, bool temporal) {
         shape[3] *= 2;
         shape[4] *= 2;
     }
-    if ((*x)->dtype != ORR_F32 || (*x)->device != ORR_CPU)
-        return orr_error(ORR_ERR_ARGUMENT, "tokenizer: upsampling takes f32 activations on the cpu");
+    if ((*x)->dtype != ORR_F32)
+        return orr_error(ORR_ERR_DTYPE, "tokenizer: upsampling takes f32 activations, not %s",
+                         orr_dtype_name((*x)->dtype));
     orr_status st = orr_tensor_contiguous(&src, *x);
-    if (!st) st = tok_new(&y, 5, shape);
+    if (!st) st = tok_new(&y, src->device, 5, shape);
     if (!st) {
-        upsample_job j = {src->data, y->data, src->shape[2], src->shape[3], src->shape[4]};
-        int64_t planes = src->shape[0] * src->shape[1];
-        if (temporal)
-            orr_parallel_for(planes * shape[2], upsample_frames, &j);
-        else
-            orr_parallel_for(planes * j.frames * j.rows, upsample_rows, &j);
+        const int64_t planes = src->shape[0] * src->shape[1];
+#ifdef ORR_HAVE_CUDA
+        if (src->device == ORR_CUDA) {
+            st = orr_cuda_tok_upsample(y->data, src->data, planes, src->shape[2], src->shape[3], src->shape[4],
+                                       temporal, orr_cuda_stream());
+        } else
+#endif
+        {
+            upsample_job j = {src->data, y->data, src->shape[2], src->shape[3], src->shape[4]};
+            if (temporal)
+                orr_parallel_for(planes * shape[2], upsample_frames, &j);
+            else
+                orr_parallel_for(planes * j.frames * j.rows, upsample_rows, &j);
+        }
     }
     orr_tensor_free(src);
     if (st) {

@@ -6,6 +6,10 @@
 #include <string.h>
 
 #include "tokenizer.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/cuda_internal.h"
+#include "cuda/tokenizer_fused.h"
+#endif
 
 void orr_tokenizer_params_init(orr_tokenizer_params *p) {
     memset(p, 0, sizeof *p);
@@ -35,7 +39,7 @@ static void split(int64_t extra, int64_t pads[2]) {
 static orr_status padded(const orr_tensor *x, const int64_t *pads, orr_pad_mode mode, float value, orr_tensor **out) {
     int64_t shape[ORR_MAX_DIMS];
     for (int d = 0; d < x->ndim; d++) shape[d] = x->shape[d] + pads[2 * d] + pads[2 * d + 1];
-    orr_status st = tok_new(out, x->ndim, shape);
+    orr_status st = tok_new(out, x->device, x->ndim, shape);
     if (!st) st = orr_pad(*out, x, pads, mode, value);
     if (st) {
         orr_tensor_free(*out);
@@ -57,10 +61,12 @@ static orr_status autoencode_window(orr_tokenizer *tok, const orr_tensor *x, orr
         const int64_t ta = align_to(p->temporal_align, c->temporal_compression);
         split((ta - (x->shape[2] - 1) % ta) % ta, tpads + 4);
     }
-    orr_tensor *spatial = NULL, *full = NULL, *z = NULL, *y = NULL;
+    orr_tensor *placed = NULL, *spatial = NULL, *full = NULL, *z = NULL, *y = NULL;
     /* The official pads the uint8 video with 0, which is -1 here; frames
      * are repeated at both ends ("edge"). */
-    orr_status st = padded(x, pads, ORR_PAD_CONSTANT, -1.0f, &spatial);
+    orr_status st = orr_tensor_to(&placed, x, tok->device);
+    if (!st) st = padded(placed, pads, ORR_PAD_CONSTANT, -1.0f, &spatial);
+    orr_tensor_free(placed);
     if (!st) st = padded(spatial, tpads, ORR_PAD_REPLICATE, 0.0f, &full);
     orr_tensor_free(spatial);
     if (!st) st = tok_encode_raw(tok, full, &z, NULL);
@@ -106,8 +112,8 @@ orr_status orr_tokenizer_autoencode(orr_tokenizer *tok, orr_tensor *out, const o
     const tok_config *c = &tok->cfg;
     const int nd = c->video ? 5 : 4;
     char buf[200];
-    orr_status st = orr_check_cpu(op, "pixels", pixels);
-    if (!st) st = orr_check_cpu(op, "out", out);
+    orr_status st = orr_check_backend(op, "pixels", pixels);
+    if (!st) st = orr_check_backend(op, "out", out);
     if (!st && (pixels->ndim != nd || pixels->shape[1] != c->in_channels))
         st = orr_error(ORR_ERR_SHAPE, "%s: pixels are %s, want [B,%d,%sH,W]", op,
                        orr_tensor_describe(pixels, buf, sizeof buf), c->in_channels, c->video ? "T," : "");
@@ -147,7 +153,10 @@ static orr_status latent_affine(orr_tensor *out, const orr_tensor *latent, const
     const char *op = inverse ? "tokenizer denormalize_latent" : "tokenizer normalize_latent";
     char buf[200];
     if (!out || !latent || !mean || !std) return orr_error(ORR_ERR_ARGUMENT, "%s: NULL argument", op);
-    orr_status st = orr_check_cpu(op, "latent", latent);
+    orr_status st = orr_check_backend(op, "latent", latent);
+    if (!st) st = orr_check_backend(op, "out", out);
+    if (!st) st = orr_check_backend(op, "mean", mean);
+    if (!st) st = orr_check_backend(op, "std", std);
     if (!st && latent->ndim != 5 && latent->ndim != 4)
         st = orr_error(ORR_ERR_SHAPE, "%s: latent is %s, want [B,C,T,H,W] or [B,C,H,W]", op,
                        orr_tensor_describe(latent, buf, sizeof buf));
@@ -164,22 +173,32 @@ static orr_status latent_affine(orr_tensor *out, const orr_tensor *latent, const
                          op, (long long)n, (long long)orr_tensor_numel(std), (long long)channels, (long long)frames);
     if (sigma_data <= 0) return orr_error(ORR_ERR_ARGUMENT, "%s: sigma_data is %g", op, (double)sigma_data);
     const int64_t columns = n / channels;
+    /* computed where the latent is */
+    const orr_device dev = latent->device;
     orr_tensor *mt = NULL, *st_t = NULL, *lt = NULL, *ot = NULL;
     const float *md = NULL, *sd = NULL, *ld = NULL;
     float *od = NULL;
-    st = orr_input_f32(mean, &mt, &md);
-    if (!st) st = orr_input_f32(std, &st_t, &sd);
+    st = tok_input(mean, dev, &mt, &md);
+    if (!st) st = tok_input(std, dev, &st_t, &sd);
     if (!st) st = orr_input_f32(latent, &lt, &ld);
-    if (!st) st = orr_output_f32_begin(out, &ot, &od);
+    if (!st) st = tok_output_begin(out, dev, &ot, &od);
     if (!st) {
-        for (int64_t b = 0; b < batch; b++)
-            for (int64_t c = 0; c < channels; c++)
-                for (int64_t t = 0; t < frames; t++) {
-                    const float m = md[c * columns + t], s = sd[c * columns + t];
-                    const int64_t at = ((b * channels + c) * frames + t) * plane;
-                    for (int64_t i = 0; i < plane; i++)
-                        od[at + i] = inverse ? ld[at + i] / sigma_data * s + m : (ld[at + i] - m) / s * sigma_data;
-                }
+#ifdef ORR_HAVE_CUDA
+        if (dev == ORR_CUDA)
+            st = orr_cuda_tok_latent_affine(od, ld, md, sd, batch, channels, frames, plane, columns, sigma_data,
+                                            inverse, orr_cuda_stream());
+        else
+#endif
+            for (int64_t b = 0; b < batch; b++)
+                for (int64_t c = 0; c < channels; c++)
+                    for (int64_t t = 0; t < frames; t++) {
+                        const float m = md[c * columns + t], s = sd[c * columns + t];
+                        const int64_t at = ((b * channels + c) * frames + t) * plane;
+                        for (int64_t i = 0; i < plane; i++)
+                            od[at + i] = inverse ? ld[at + i] / sigma_data * s + m : (ld[at + i] - m) / s * sigma_data;
+                    }
+    }
+    if (!st) {
         st = orr_output_f32_end(out, ot);
         ot = NULL;
     }

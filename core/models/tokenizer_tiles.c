@@ -3,12 +3,17 @@
  * that chooses the tiles. The estimate walks the decoder's stages counting
  * the activations tokenizer_layers*.c keep alive at each (and the
  * temporaries their ops make); the tests compare it with the allocator's
- * measured peak. */
+ * measured peak. The tiles decode and blend where the tokenizer is. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "conv_winograd.h"
 #include "tokenizer.h"
+#ifdef ORR_HAVE_CUDA
+#include "cuda/conv.h"
+#include "cuda/cuda_internal.h"
+#include "cuda/tokenizer_fused.h"
+#endif
 
 static double max2(double a, double b) { return a > b ? a : b; }
 
@@ -33,10 +38,22 @@ static double im2col_scratch(double k_rows, double n) {
 }
 
 /* The scratch of a factorized conv pair from cin to cout channels over t
- * frames of h x w: the (1,3,3) conv's (the Winograd kernel's where it
- * applies, else im2col of 9 cin rows); the (3,1,1) one runs on weights
- * transposed at load time and needs none. */
-static double conv_scratch(double cin, double cout, double t, double h, double w) {
+ * frames of h x w. On the cpu the (1,3,3) conv's (the Winograd kernel's
+ * where it applies, else im2col of 9 cin rows); the (3,1,1) one runs on
+ * weights transposed at load time and needs none. On cuda an input copy
+ * (the causal frames in front, in the weights' dtype), a bf16 output before
+ * its f32 copy, and cuDNN's workspace at its bound. */
+static double conv_scratch(const orr_tokenizer *tok, double cin, double cout, double t, double h, double w) {
+#ifdef ORR_HAVE_CUDA
+    if (tok->device == ORR_CUDA) {
+        const double size = (double)orr_dtype_size(tok->dtype);
+        const double in = max2(cin, cout) * (t + 2) * h * w * size;
+        const double out = tok->dtype == ORR_F32 ? 0 : cout * t * h * w * size;
+        return in + out + ORR_CUDA_CONV_WORKSPACE;
+    }
+#else
+    (void)tok;
+#endif
     orr_conv_shape s = {.batch = 1, .in_channels = (int64_t)cin, .out_channels = (int64_t)cout, .groups = 1,
                         .in = {(int64_t)t, (int64_t)h, (int64_t)w}, .kernel = {1, 3, 3},
                         .out = {(int64_t)t, (int64_t)h, (int64_t)w}, .stride = {1, 1, 1}, .padding = {0, 1, 1},
@@ -54,9 +71,9 @@ static int64_t decoder_peak_bytes(const orr_tokenizer *tok, int64_t t, int64_t h
     double n = (double)(t * h * w), block_in = ch * c->channels_mult[c->n_levels - 1];
     /* post_quant_conv next to its input, then the conv_in pair. */
     double peak = n * max2(c->latent_channels + c->z_channels, c->z_channels + 2 * block_in);
-    double scratch = conv_scratch(c->z_channels, block_in, t, hh, ww);
+    double scratch = conv_scratch(tok, c->z_channels, block_in, t, hh, ww);
     peak = max2(peak, resblock_floats(block_in, block_in, n));
-    scratch = max2(scratch, conv_scratch(block_in, block_in, t, hh, ww));
+    scratch = max2(scratch, conv_scratch(tok, block_in, block_in, t, hh, ww));
     /* Attention: x, q, k, v, its output, and the contiguous copies the
      * attention op makes of the four strided token views. */
     peak = max2(peak, 9 * block_in * n);
@@ -64,7 +81,8 @@ static int64_t decoder_peak_bytes(const orr_tokenizer *tok, int64_t t, int64_t h
         const double out = ch * c->channels_mult[level];
         for (int j = 0; j < c->num_res_blocks + 1; j++) {
             peak = max2(peak, resblock_floats(block_in, out, n));
-            scratch = max2(scratch, max2(conv_scratch(block_in, out, t, hh, ww), conv_scratch(out, out, t, hh, ww)));
+            scratch = max2(scratch,
+                           max2(conv_scratch(tok, block_in, out, t, hh, ww), conv_scratch(tok, out, out, t, hh, ww)));
             block_in = out;
         }
         if (level_has_attn(tok, level)) peak = max2(peak, 9 * block_in * n);
@@ -82,27 +100,20 @@ static int64_t decoder_peak_bytes(const orr_tokenizer *tok, int64_t t, int64_t h
             hh *= 2;
             ww *= 2;
             peak = max2(peak, 2 * block_in * n);
-            scratch = max2(scratch, conv_scratch(block_in, block_in, t, hh, ww));
+            scratch = max2(scratch, conv_scratch(tok, block_in, block_in, t, hh, ww));
         }
     }
     /* norm_out, the conv_out pair, the unpatching. */
     const double p3 = (double)c->patch_size * c->patch_size * (c->video ? c->patch_size : 1);
     const double out_ch = c->out_channels * p3;
     peak = max2(peak, max2(2 * block_in, block_in + 2 * out_ch) * n);
-    scratch = max2(scratch, conv_scratch(block_in, out_ch, t, hh, ww));
+    scratch = max2(scratch, conv_scratch(tok, block_in, out_ch, t, hh, ww));
     return (int64_t)(peak * sizeof(float) + scratch);
 }
 
 static int64_t tiles_along(int64_t size, int64_t tile, int64_t overlap) {
     if (tile >= size) return 1;
     return (size - overlap + (tile - overlap) - 1) / (tile - overlap);
-}
-
-static int64_t weight_bytes(const orr_tokenizer *tok) {
-    int64_t bytes = 0;
-    for (int64_t i = 0; i < orr_tensor_list_count(tok->params); i++)
-        bytes += (int64_t)orr_tensor_nbytes(orr_tensor_list_get(tok->params, i));
-    return bytes;
 }
 
 static void print_plan(FILE *f, const orr_tokenizer *tok, const int64_t *lshape, const int64_t *pshape, int nd,
@@ -160,7 +171,7 @@ orr_status orr_tokenizer_plan_decode(const orr_tokenizer *tok, int ndim, const i
     int64_t pixels = 1;
     for (int d = 0; d < ndim; d++) pixels *= pshape[d];
     plan->output_bytes = (pixels + pshape[ndim - 2] * pshape[ndim - 1]) * (int64_t)sizeof(float);
-    plan->weight_bytes = weight_bytes(tok);
+    plan->weight_bytes = tok_weight_bytes(tok);
     if (p->plan_report) print_plan(p->plan_report, tok, latent_shape, pshape, ndim, plan, p->memory_budget);
     if (p->memory_budget > 0 && p->tile == 0 && plan->peak_tile_bytes > p->memory_budget)
         return orr_error(ORR_ERR_MEMORY,
@@ -188,8 +199,9 @@ static int64_t tile_start(int64_t k, int64_t tiles, int64_t size, int64_t tile, 
 }
 
 typedef struct blend {
-    float *acc;     /* the output in f32, contiguous [B, C, (T,) H, W] */
-    float *weights; /* [H, W] */
+    orr_device device; /* where acc and weights are */
+    float *acc;        /* the output in f32, contiguous [B, C, (T,) H, W] */
+    float *weights;    /* [H, W] */
     int64_t planes, height, width;
 } blend;
 
@@ -219,19 +231,39 @@ static orr_status decode_tile(orr_tokenizer *tok, const orr_tensor *latent, cons
     if (!st) st = tok_decode_raw(tok, part, &pixels, NULL);
     orr_tensor_free(part);
     if (st) return st;
-    const int64_t th = pixels->shape[nd - 2], tw = pixels->shape[nd - 1];
+    const int64_t th = pixels->shape[nd - 2], tw = pixels->shape[nd - 1], ramp = plan->overlap * scale;
+    const bool top = ky > 0, left = kx > 0;
+    const bool bottom = ky < plan->tiles_y - 1, right = kx < plan->tiles_x - 1;
+#ifdef ORR_HAVE_CUDA
+    if (b->device == ORR_CUDA) {
+        st = orr_cuda_tok_blend_tile(b->acc, b->weights, pixels->data, b->planes, b->height, b->width, th, tw,
+                                     y0 * scale, x0 * scale, ramp, top, bottom, left, right, orr_cuda_stream());
+        orr_tensor_free(pixels);
+        return st;
+    }
+#endif
     float *wy = malloc((size_t)(th + tw) * sizeof(float));
     if (!wy) {
         orr_tensor_free(pixels);
         return orr_error(ORR_ERR_MEMORY, "tokenizer decode_tiled: out of memory");
     }
     float *wx = wy + th;
-    const int64_t ramp = plan->overlap * scale;
-    for (int64_t i = 0; i < th; i++) wy[i] = ramp_weight(i, th, ramp, ky > 0, ky < plan->tiles_y - 1);
-    for (int64_t j = 0; j < tw; j++) wx[j] = ramp_weight(j, tw, ramp, kx > 0, kx < plan->tiles_x - 1);
+    for (int64_t i = 0; i < th; i++) wy[i] = ramp_weight(i, th, ramp, top, bottom);
+    for (int64_t j = 0; j < tw; j++) wx[j] = ramp_weight(j, tw, ramp, left, right);
     blend_tile(b, pixels->data, th, tw, y0 * scale, x0 * scale, wy, wx);
     free(wy);
     orr_tensor_free(pixels);
+    return ORR_OK;
+}
+
+/* acc /= weights, per plane. */
+static orr_status blend_finish(blend *b) {
+    const int64_t area = b->height * b->width;
+#ifdef ORR_HAVE_CUDA
+    if (b->device == ORR_CUDA) return orr_cuda_tok_blend_finish(b->acc, b->weights, b->planes, area, orr_cuda_stream());
+#endif
+    for (int64_t pl = 0; pl < b->planes; pl++)
+        for (int64_t i = 0; i < area; i++) b->acc[pl * area + i] /= b->weights[i];
     return ORR_OK;
 }
 
@@ -244,8 +276,8 @@ orr_status orr_tokenizer_decode_tiled(orr_tokenizer *tok, orr_tensor *pixels, co
     int64_t pshape[ORR_MAX_DIMS], bad = 0;
     char got[200], want[200];
     const int nd = latent->ndim;
-    orr_status st = orr_check_cpu(op, "latent", latent);
-    if (!st) st = orr_check_cpu(op, "pixels", pixels);
+    orr_status st = orr_check_backend(op, "latent", latent);
+    if (!st) st = orr_check_backend(op, "pixels", pixels);
     if (!st) st = orr_count_nonfinite(latent, &bad);
     if (!st && bad) st = orr_error(ORR_ERR_NONFINITE, "%s: latent holds %lld NaN/Inf values", op, (long long)bad);
     if (!st) st = orr_tokenizer_plan_decode(tok, nd, latent->shape, p, &plan);
@@ -257,28 +289,28 @@ orr_status orr_tokenizer_decode_tiled(orr_tokenizer *tok, orr_tensor *pixels, co
         return orr_error(ORR_ERR_SHAPE, "%s: pixels are %s but must be %s", op,
                          orr_tensor_describe(pixels, got, sizeof got), orr_shape_str(nd, pshape, want, sizeof want));
 
-    blend b = {.height = pshape[nd - 2], .width = pshape[nd - 1]};
+    /* the latent, the sums and their weights where the tokenizer is */
+    blend b = {.device = tok->device, .height = pshape[nd - 2], .width = pshape[nd - 1]};
     b.planes = orr_tensor_numel(pixels) / (b.height * b.width);
-    const int64_t scale = b.height / latent->shape[nd - 2];
-    orr_tensor *acc_tmp = NULL;
-    st = orr_output_f32_begin(pixels, &acc_tmp, &b.acc);
-    if (st) return st;
-    b.weights = calloc((size_t)(b.height * b.width), sizeof(float));
-    if (!b.weights) st = orr_error(ORR_ERR_MEMORY, "%s: out of memory for the blend weights", op);
-    for (int64_t i = 0; !st && i < b.planes * b.height * b.width; i++) b.acc[i] = 0.0f;
+    const int64_t scale = b.height / latent->shape[nd - 2], area = b.height * b.width;
+    orr_tensor *placed = NULL, *acc_tmp = NULL, *weights = NULL;
+    st = orr_tensor_to(&placed, latent, tok->device);
+    if (!st) st = tok_output_begin(pixels, tok->device, &acc_tmp, &b.acc);
+    if (!st) st = orr_fill(acc_tmp ? acc_tmp : pixels, 0.0);
+    if (!st) st = orr_tensor_zeros_on(tok->device, &weights, ORR_F32, 1, &area);
+    if (!st) b.weights = weights->data;
     for (int64_t ky = 0; !st && ky < plan.tiles_y; ky++)
         for (int64_t kx = 0; !st && kx < plan.tiles_x; kx++) {
-            st = decode_tile(tok, latent, &plan, &b, ky, kx, scale);
+            st = decode_tile(tok, placed, &plan, &b, ky, kx, scale);
             if (st) orr_error_context(st, "%s: tile (%lld, %lld): ", op, (long long)ky, (long long)kx);
         }
+    if (!st) st = blend_finish(&b);
     if (!st) {
-        const int64_t area = b.height * b.width;
-        for (int64_t pl = 0; pl < b.planes; pl++)
-            for (int64_t i = 0; i < area; i++) b.acc[pl * area + i] /= b.weights[i];
         st = orr_output_f32_end(pixels, acc_tmp);
         acc_tmp = NULL;
     }
     orr_tensor_free(acc_tmp);
-    free(b.weights);
+    orr_tensor_free(weights);
+    orr_tensor_free(placed);
     return st;
 }

@@ -101,7 +101,7 @@ static orr_status run_discrete(const orr_fixture *f, orr_tensor_list *results, o
     orr_status st = load_fixture(f, kind, &tok);
     if (!st) st = pixels_input(f, tok, &x);
     if (!st) st = tok_encode_raw(tok, x, &z, results);
-    if (!st) st = tok_new(&codes, z->ndim, z->shape);
+    if (!st) st = tok_new(&codes, z->device, z->ndim, z->shape);
     if (!st) st = output_like(f, "indices", ORR_I32, &indices);
     if (!st) {
         /* fsq_bounded is channels-last: [B, ..., d]. */
@@ -109,11 +109,11 @@ static orr_status run_discrete(const orr_fixture *f, orr_tensor_list *results, o
         shape[0] = z->shape[0];
         for (int d = 2; d < z->ndim; d++) shape[d - 1] = z->shape[d];
         shape[z->ndim - 1] = z->shape[1];
-        st = tok_new(&bounded, z->ndim, shape);
+        st = tok_new(&bounded, z->device, z->ndim, shape);
     }
     if (!st) st = tok_fsq_quantize(&tok->fsq, z, codes, indices, bounded);
     /* recon decodes the indices, as the official decode_code does. */
-    if (!st) st = tok_new(&dequant, codes->ndim, codes->shape);
+    if (!st) st = tok_new(&dequant, codes->device, codes->ndim, codes->shape);
     if (!st) st = tok_fsq_dequantize(&tok->fsq, indices, dequant);
     if (!st) st = tok_decode_raw(tok, dequant, &recon, results);
     if (!st) st = give(results, "codes", &codes);

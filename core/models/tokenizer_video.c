@@ -106,7 +106,7 @@ orr_status tok_encoder3d_run(const tok_encoder3d *e, const orr_tensor *x, orr_te
     *out = NULL;
     int64_t shape[5] = {x->shape[0], x->shape[1] * p * p * p, tok_haar_len(x->shape[2] + p - 1, p),
                         tok_haar_len(x->shape[3], p), tok_haar_len(x->shape[4], p)};
-    orr_status st = tok_new(&h, 5, shape);
+    orr_status st = tok_new(&h, x->device, 5, shape);
     if (!st) st = orr_haar3d_patch(h, x, p);
     if (!st) st = tok_stage(trace, "encoder.patcher3d", h);
     if (!st) st = tok_conv3d_pair_run(e->conv_in, h, NULL, &y);
@@ -203,7 +203,7 @@ orr_status tok_decoder3d_run(const tok_decoder3d *d, const orr_tensor *z, orr_te
     if (!st) {
         int64_t shape[5] = {h->shape[0], h->shape[1] / (p * p * p), h->shape[2] * p - (p - 1), h->shape[3] * p,
                             h->shape[4] * p};
-        st = tok_new(&y, 5, shape);
+        st = tok_new(&y, h->device, 5, shape);
     }
     if (!st) st = orr_haar3d_unpatch(y, h, p);
     orr_tensor_free(h);

@@ -20,13 +20,14 @@
  * control later chunks).
  *
  * The sampler runs where the networks are (its inputs go over once per
- * chunk); the tokenizer and the frames stay on the host, so each chunk's
- * sample comes back for decoding. */
+ * chunk); the frames, latents and hints live where the tokenizer is, so
+ * with both on cuda only the input frames go over and each chunk's uint8
+ * frames come back. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "tokenizer.h"
 #include "transfer.h"
 
 void orr_transfer_params_init(orr_transfer_params *p) {
@@ -44,7 +45,8 @@ static double now_seconds(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* z <-> the model's latent: (z - mean) / std * sigma_data, and back. */
+/* z <-> the model's latent: (z - mean) / std * sigma_data, and back;
+ * computed where z is, written to out on any device. */
 static orr_status normalize(orr_tensor *out, const orr_tensor *z, const orr_transfer_params *p, bool inverse) {
     float sd = (float)p->sampler.sigma_data;
     if (p->latent_mean || p->latent_std) {
@@ -53,7 +55,13 @@ static orr_status normalize(orr_tensor *out, const orr_tensor *z, const orr_tran
         return inverse ? orr_tokenizer_denormalize_latent(out, z, p->latent_mean, p->latent_std, sd)
                        : orr_tokenizer_normalize_latent(out, z, p->latent_mean, p->latent_std, sd);
     }
-    return orr_affine(out, z, inverse ? 1.0f / sd : sd, 0.0f);
+    if (out->device == z->device) return orr_affine(out, z, inverse ? 1.0f / sd : sd, 0.0f);
+    orr_tensor *there = NULL;
+    orr_status st = orr_tensor_empty_on(z->device, &there, ORR_F32, z->ndim, z->shape);
+    if (!st) st = orr_affine(there, z, inverse ? 1.0f / sd : sd, 0.0f);
+    if (!st) st = orr_copy(out, there);
+    orr_tensor_free(there);
+    return st;
 }
 
 /* Frames [start, start + n) of x along `dim`, past the end repeating the
@@ -73,11 +81,31 @@ static orr_status frames_padded(orr_tensor *dst, const orr_tensor *x, int dim, i
     return st;
 }
 
-/* The official uint8 conversion: uint8(255 * clamp(1 + x, 0, 2) / 2). */
-static uint8_t to_u8(float x) {
-    float v = 1.0f + x;
-    v = v < 0.0f ? 0.0f : v > 2.0f ? 2.0f : v;
-    return (uint8_t)(v / 2.0f * 255.0f);
+/* pixels [B, 3, chunk, H, W]: the last frame (u8 [B, 3, 1, H, W]) read
+ * back at frame 0, black after. */
+static orr_status condition_frames(orr_tensor *pixels, const orr_tensor *last) {
+    orr_tensor *first = NULL;
+    orr_status st = orr_fill(pixels, -1.0);
+    if (!st) st = orr_tensor_narrow(&first, pixels, 2, 0, 1);
+    if (!st) st = tok_from_u8(first, last);
+    orr_tensor_free(first);
+    return st;
+}
+
+/* Frames [from, chunk) of the chunk's uint8 frames into out at start +
+ * from, and the chunk's last frame into last. */
+static orr_status append(orr_tensor *out, orr_tensor *last, const orr_tensor *chunk_u8, int64_t start, int64_t from) {
+    const int64_t chunk = chunk_u8->shape[2];
+    orr_tensor *src = NULL, *dst = NULL, *end = NULL;
+    orr_status st = orr_tensor_narrow(&src, chunk_u8, 2, from, chunk - from);
+    if (!st) st = orr_tensor_narrow(&dst, out, 2, start + from, chunk - from);
+    if (!st) st = orr_copy(dst, src);
+    if (!st) st = orr_tensor_narrow(&end, chunk_u8, 2, chunk - 1, 1);
+    if (!st) st = orr_copy(last, end);
+    orr_tensor_free(src);
+    orr_tensor_free(dst);
+    orr_tensor_free(end);
+    return st;
 }
 
 typedef struct run {
@@ -86,8 +114,8 @@ typedef struct run {
     const orr_transfer_params *p;
     int64_t B, N, T, H, W, chunk, step, chunks;
     int64_t latent[5];
-    orr_tensor *pix;     /* [B, 3, chunk, H, W] f32 scratch */
-    orr_tensor *z, *lat; /* latent scratch */
+    orr_tensor *pix;     /* [B, 3, chunk, H, W] f32 scratch, where the tokenizer is */
+    orr_tensor *z, *lat; /* latent scratch, there too */
 } run;
 
 /* Encodes pixels [B, 3, chunk, H, W] into the model's latent `out`. */
@@ -206,21 +234,22 @@ orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tenso
     orr_world_timings t = {0};
     int64_t pixel[5] = {r.B, 3, r.chunk, r.H, r.W};
     int64_t hint_shape[6] = {r.B, r.N, r.latent[1], r.latent[2], r.latent[3], r.latent[4]};
-    orr_tensor *hint = NULL, *x0 = NULL, *sample = NULL, *cond_lat = NULL, *frames = NULL, *out = NULL;
-    st = orr_tensor_empty(&r.pix, ORR_F32, 5, pixel);
-    if (!st) st = orr_tensor_empty(&r.z, ORR_F32, 5, r.latent);
-    if (!st) st = orr_tensor_empty(&r.lat, ORR_F32, 5, r.latent);
-    if (!st) st = orr_tensor_empty(&hint, ORR_F32, 6, hint_shape);
-    if (!st) st = orr_tensor_empty(&x0, ORR_F32, 5, r.latent);
+    const orr_device dev = orr_tokenizer_device(tok);
+    orr_tensor *hint = NULL, *x0 = NULL, *sample = NULL, *cond_lat = NULL, *frames = NULL, *frames_u8 = NULL;
+    orr_tensor *out = NULL, *last = NULL;
+    st = orr_tensor_empty_on(dev, &r.pix, ORR_F32, 5, pixel);
+    if (!st) st = orr_tensor_empty_on(dev, &r.z, ORR_F32, 5, r.latent);
+    if (!st) st = orr_tensor_empty_on(dev, &r.lat, ORR_F32, 5, r.latent);
+    if (!st) st = orr_tensor_empty_on(dev, &hint, ORR_F32, 6, hint_shape);
+    if (!st) st = orr_tensor_empty_on(dev, &x0, ORR_F32, 5, r.latent);
     if (!st) st = orr_tensor_empty_on(orr_transfer_device(tr), &sample, ORR_F32, 5, r.latent);
-    if (!st) st = orr_tensor_empty(&cond_lat, ORR_F32, 5, r.latent);
-    if (!st) st = orr_tensor_empty(&frames, ORR_F32, 5, pixel);
+    if (!st) st = orr_tensor_empty_on(dev, &cond_lat, ORR_F32, 5, r.latent);
+    if (!st) st = orr_tensor_empty_on(dev, &frames, ORR_F32, 5, pixel);
+    if (!st) st = orr_tensor_empty_on(dev, &frames_u8, ORR_U8, 5, pixel);
     int64_t total = r.chunks * r.step + 1;
+    /* the video on the host, the previous chunk's last frame where the tokenizer is */
     if (!st) st = orr_tensor_empty(&out, ORR_U8, 5, (int64_t[]){r.B, 3, total, r.H, r.W});
-    uint8_t *last = NULL; /* the previous chunk's last frame, [B, 3, H, W] */
-    size_t frame = (size_t)(r.H * r.W);
-    if (!st && !(last = malloc((size_t)r.B * 3 * frame)))
-        st = orr_error(ORR_ERR_MEMORY, "transfer_generate: out of host memory");
+    if (!st) st = orr_tensor_empty_on(dev, &last, ORR_U8, 5, (int64_t[]){r.B, 3, 1, r.H, r.W});
     for (int64_t i = 0; i < r.chunks && !st; i++) {
         int64_t start = i * r.step;
         double t0 = now_seconds();
@@ -244,14 +273,8 @@ orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tenso
         }
         if (!st && i > 0) {
             /* the last frame, through uint8, then black */
-            float *px = r.pix->data;
-            for (int64_t b = 0; b < r.B; b++)
-                for (int64_t c = 0; c < 3; c++)
-                    for (int64_t k = 0; k < r.chunk; k++)
-                        for (size_t q = 0; q < frame; q++)
-                            px[(((b * 3 + c) * r.chunk + k) * frame) + q] =
-                                k == 0 ? last[(b * 3 + c) * frame + q] / 255.0f * 2.0f - 1.0f : -1.0f;
-            st = encode(&r, cond_lat, r.pix);
+            st = condition_frames(r.pix, last);
+            if (!st) st = encode(&r, cond_lat, r.pix);
             cond.base.condition_latent = cond_lat;
             cond.base.condition_frames = 1; /* compute_num_latent_frames(1) */
         }
@@ -260,27 +283,16 @@ orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tenso
         double t1 = now_seconds();
         if (!st) st = orr_transfer_sample(tr, sample, &cond, &sp);
         orr_tensor_free(w);
-        orr_tensor *host = NULL;
-        if (!st) st = orr_tensor_to(&host, sample, ORR_CPU);
         double t2 = now_seconds();
-        if (!st) st = normalize(r.z, host, p, true);
-        orr_tensor_free(host);
+        if (!st) st = normalize(r.z, sample, p, true);
         if (!st) st = orr_tokenizer_decode(tok, frames, r.z);
+        /* append (after the first chunk, without the frame it shares) */
+        if (!st) st = tok_to_u8(frames_u8, frames);
+        if (!st) st = append(out, last, frames_u8, start, i ? 1 : 0);
         if (st) {
             orr_error_context(st, "transfer_generate chunk %lld of %lld: ", (long long)i, (long long)r.chunks);
             break;
         }
-        /* append (after the first chunk, without the frame it shares) */
-        const float *f = frames->data;
-        uint8_t *o = out->data;
-        for (int64_t b = 0; b < r.B; b++)
-            for (int64_t c = 0; c < 3; c++)
-                for (int64_t k = i ? 1 : 0; k < r.chunk; k++)
-                    for (size_t q = 0; q < frame; q++) {
-                        uint8_t v = to_u8(f[((b * 3 + c) * r.chunk + k) * frame + q]);
-                        o[((b * 3 + c) * total + start + k) * frame + q] = v;
-                        if (k == r.chunk - 1) last[(b * 3 + c) * frame + q] = v;
-                    }
         double t3 = now_seconds();
         t.encode_seconds += t1 - t0, t.sample_seconds += t2 - t1, t.decode_seconds += t3 - t2;
     }
@@ -298,8 +310,7 @@ orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tenso
         orr_tensor_free(f);
     }
     if (timings) *timings = t;
-    orr_tensor *all[] = {r.pix, r.z, r.lat, hint, x0, sample, cond_lat, frames, out, cut};
+    orr_tensor *all[] = {r.pix, r.z, r.lat, hint, x0, sample, cond_lat, frames, frames_u8, out, last, cut};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) orr_tensor_free(all[i]);
-    free(last);
     return st;
 }

@@ -257,6 +257,18 @@ end
 -- "cpu" or "cuda": where the weights are.
 function DiT:device() return C.orr_dit_device(dit_handle(self)) == C.ORR_CUDA and "cuda" or "cpu" end
 
+-- Moves a tokenizer's weights: tok:to("cuda", {dtype = "bf16"}) (the conv
+-- weights' dtype; f32 only on the cpu). Encode and decode then run there,
+-- taking and giving tensors on either device. Returns tok.
+function Tokenizer:to(device, opts)
+  local d, dtype = placement("to", device, opts, 2)
+  check(C.orr_tokenizer_to_device(tok_handle(self), d, dtype), 2)
+  return self
+end
+
+-- "cpu" or "cuda": where the tokenizer's weights are.
+function Tokenizer:device() return C.orr_tokenizer_device(tok_handle(self)) == C.ORR_CUDA and "cuda" or "cpu" end
+
 -- What a forward needs in memory (bytes: weights, pinned_weights,
 -- activations, caches, workspace, total) for a network input of
 -- x_shape {B, C, T, H, W} (B = 2 with guidance) and text_len tokens, were
