@@ -19,11 +19,11 @@
  * TILE: columns folded at once when reducing over a strided dim, so the
  * accumulators stay in L1. MAX_CHUNKS: partial results of a whole-buffer
  * reduction, kept on the stack. */
-enum { BLOCK = 1 << 14, TILE = 256, MAX_CHUNKS = 256 };
+enum { BLOCK = 1 << 14, TILE = 256, MAX_CHUNKS = 256, SERIAL_WORK = 1 << 18 };
 
 static void run_tasks(int64_t tasks, int64_t work_per_task, orr_range_fn fn, void *user) {
     if (tasks <= 0) return;
-    if (tasks == 1 || tasks * work_per_task < BLOCK) fn(user, 0, tasks);
+    if (tasks == 1 || tasks * work_per_task < SERIAL_WORK) fn(user, 0, tasks);
     else orr_parallel_for(tasks, fn, user);
 }
 

@@ -9,7 +9,7 @@
 
 #include "orrery.h"
 
-enum { FOLD = 1 << 12, LANES = 16, SERIAL_WORK = 1 << 15 };
+enum { FOLD = 1 << 12, LANES = 16, SERIAL_WORK = 1 << 18 };
 
 static void run_tasks(int64_t tasks, int64_t work_per_task, orr_range_fn fn, void *user) {
     if (tasks <= 0) return;
