@@ -308,28 +308,38 @@ function M.dit_inputs(inputs, fn, level)
   return ins
 end
 
--- Runs `call(list)` with a fresh tensor list when `wanted` (else with
--- NULL). Returns its status and, when wanted and it succeeded, {name =
--- tensor} and the names in order: views that outlive the list.
-function M.with_trace(wanted, call)
-  if not wanted then return call(nil) end
-  local l = ffi.new("orr_tensor_list*[1]")
-  local status = C.orr_tensor_list_create(l)
-  if status ~= C.ORR_OK then return status end
-  local list = ffi.gc(l[0], C.orr_tensor_list_free)
-  status = call(list)
+-- A forward into a new tensor of `shape`: `call(out_ptr, list)` runs the
+-- network, with a fresh tensor list when `traced` (else NULL). Returns out
+-- and, when traced, {name = tensor} and the names in order (views that
+-- outlive the list). Raises the core's error (out freed) on failure.
+function M.run_forward(shape, traced, call, level)
+  local out = tensor.empty(shape)
+  local list, status
+  if traced then
+    local l = ffi.new("orr_tensor_list*[1]")
+    status = C.orr_tensor_list_create(l)
+    if status == C.ORR_OK then list = ffi.gc(l[0], C.orr_tensor_list_free) end
+  end
+  if status == nil or status == C.ORR_OK then status = call(out.ptr, list) end
   local trace, order = {}, {}
-  for i = 0, status == C.ORR_OK and tonumber(C.orr_tensor_list_count(list)) - 1 or -1 do
-    local name = ffi.string(C.orr_tensor_list_name(list, i))
+  for i = 0, list and status == C.ORR_OK and tonumber(C.orr_tensor_list_count(list)) - 1 or -1 do
     local v = ffi.new("orr_tensor*[1]")
     status = C.orr_tensor_view(v, C.orr_tensor_list_get(list, i))
     if status ~= C.ORR_OK then break end
+    local name = ffi.string(C.orr_tensor_list_name(list, i))
     trace[name] = tensor.wrap(v[0], false)
     order[#order + 1] = name
   end
-  ffi.gc(list, nil)
-  C.orr_tensor_list_free(list)
-  return status, trace, order
+  if list then
+    ffi.gc(list, nil)
+    C.orr_tensor_list_free(list)
+  end
+  if status ~= C.ORR_OK then
+    out:free()
+    check(status, level + 1)
+  end
+  if not traced then return out end
+  return out, trace, order
 end
 
 -- One forward as the official network runs it. inputs: x [B,C,T,H,W]
@@ -342,16 +352,7 @@ function DiT:forward(inputs)
   local ins = M.dit_inputs(inputs, "forward", 2)
   local shape = tensor.Tensor.shape(inputs.x)
   shape[2] = self:info().out_channels
-  local out = tensor.empty(shape)
-  local status, trace, order = M.with_trace(inputs.trace, function(list)
-    return C.orr_dit_forward(p, out.ptr, ins, list)
-  end)
-  if status ~= C.ORR_OK then
-    out:free()
-    check(status, 2)
-  end
-  if not inputs.trace then return out end
-  return out, trace, order
+  return M.run_forward(shape, inputs.trace, function(out, list) return C.orr_dit_forward(p, out, ins, list) end, 2)
 end
 
 -- Sampling, with every option of the C samplers: see orrery/sample.lua.

@@ -94,16 +94,9 @@ function Transfer:forward(inputs)
   end
   local shape = tensor.Tensor.shape(inputs.x)
   shape[2] = self:info().latent_channels
-  local out = tensor.empty(shape)
-  local status, trace, order = models.with_trace(inputs.trace, function(list)
-    return C.orr_transfer_forward(p, out.ptr, ins, list)
-  end)
-  if status ~= C.ORR_OK then
-    out:free()
-    check(status, 2)
-  end
-  if not inputs.trace then return out end
-  return out, trace, order
+  return models.run_forward(shape, inputs.trace, function(out, list)
+    return C.orr_transfer_forward(p, out, ins, list)
+  end, 2)
 end
 
 ---------------------------------------------------------------------------
