@@ -5,7 +5,7 @@
 #   scripts/gpu_check.sh            # tests and the quick GPU bench
 #   FULL=1 scripts/gpu_check.sh     # also the full bench and the 35-step 7B Text2World run
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 out=${OUT:-gpu-check}
 mkdir -p "$out"
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
