@@ -169,8 +169,10 @@ end
 -- Official networks from safetensors files (orrery convert makes them from
 -- the released .pt): opts.base (base_model), opts.base_config (the
 -- VideoExtendGeneralDIT arguments; default: the file's `config`
--- metadata), opts.controls ({kind = path} or an array of {kind, path}, in
--- the order they will run), opts.control_config (default: the base's with
+-- metadata), opts.controls ({kind = path} or an array of {kind, path,
+-- prefix} in the order they will run; prefix: where the branch's names lie,
+-- "net." in a released <kind>_control.pt, "net.hint_encoders.<i>." in a
+-- multi-control state dict), opts.control_config (default: the base's with
 -- num_control_blocks 3, as the released branches), opts.tokenizer (a
 -- Tokenizer or the options of orrery.models.load_tokenizer).
 function M.load(opts)
@@ -192,7 +194,7 @@ function M.load(opts)
   local tr = Transfer.wrap(out[0], { source = opts.base })
   local controls = {}
   for k, path in pairs(opts.controls or {}) do
-    if type(k) == "number" then controls[k] = { kind = path[1], path = path[2] } end
+    if type(k) == "number" then controls[k] = { kind = path[1], path = path[2], prefix = path[3] } end
   end
   if #controls == 0 then
     for k, path in pairs(opts.controls or {}) do controls[#controls + 1] = { kind = k, path = path } end
@@ -203,7 +205,7 @@ function M.load(opts)
   for _, c in ipairs(controls) do
     local kind = kind_enum(c.kind)
     check(C.orr_st_open(c.path, st), 2)
-    status = C.orr_transfer_add_control(tr.ptr, kind, control_config, st[0], nil)
+    status = C.orr_transfer_add_control(tr.ptr, kind, control_config, st[0], c.prefix)
     C.orr_st_close(st[0])
     check(status, 2)
   end

@@ -69,6 +69,22 @@ T.case("the branches' residuals are visible in a traced forward", function()
   T.near((sum - trace["x_ctrl.block0"]):abs():max(), 0, 1e-5, "x_ctrl is the branches' sum")
 end)
 
+T.case("official networks from a safetensors file", function()
+  local path = "data/transfer/weights.safetensors" -- the transfer_ctrl fixture's weights (tests/data/transfer)
+  local _, meta = orrery.load(path)
+  local nets = transfer.load { base = path, base_config = meta.base_config, control_config = meta.ctrl_config,
+    controls = { { "edge", path, "net.hint_encoders.0." }, { "vis", path, "net.hint_encoders.1." } },
+    tokenizer = orrery.models.random_tokenizer(orrery.transfer.default_model { small = true }.tokenizer_config, 1) }
+  local info = nets.transfer:info()
+  T.eq(#info.controls, 2, "both branches")
+  T.eq(info.controls[1].kind .. "," .. info.controls[2].kind, "edge,vis", "in the order given")
+  T.ok(tostring(nets.transfer):find("controls edge", 1, true), "summary: " .. tostring(nets.transfer))
+  T.fails(function() transfer.build(nets, { "vis", "edge" }) end, "controls are {edge, vis}", "branch order")
+  T.fails(function() transfer.load { base = path, base_config = meta.base_config, control_config = meta.ctrl_config,
+    controls = { { "edge", path, "net.hint_encoders.7." } } } end, "", "a missing branch")
+  T.fails(function() transfer.load { base = "/nonexistent.safetensors" } end, "/nonexistent.safetensors", "no file")
+end)
+
 T.case("the official spec as-is", function()
   local path = tmp(".json")
   local f = assert(io.open(path, "w"))
