@@ -121,6 +121,10 @@ orr_status tok_add_into(orr_tensor *x, const orr_tensor *r);
 orr_status tok_stage(orr_tensor_list *trace, const char *name, const orr_tensor *t);
 /* Length after log2(p) Haar levels (each halves, rounding up). */
 int64_t tok_haar_len(int64_t n, int p);
+/* Single-head attention (scale C^-0.5) of q, k, v into o, all [B,C,H,W] or
+ * [B,C,T,H,W]: spatial attends within each frame, temporal (causal) across
+ * the frames of each pixel. */
+orr_status tok_attend(orr_tensor *o, const orr_tensor *q, const orr_tensor *k, const orr_tensor *v, bool temporal);
 
 /* ------------------------------------------------------------------------ */
 /* Causal 3-D blocks (tokenizer/modules/layers3d.py)                         */
@@ -152,6 +156,8 @@ orr_status tok_conv3d_load(tok_loader *ld, tok_conv *c, const char *name, int64_
 orr_status tok_conv3d_run(const tok_conv *c, const orr_tensor *x, orr_tensor **out);
 /* out = conv(x) + x (the hybrid resamplers' residual convs). */
 orr_status tok_conv3d_residual(const tok_conv *c, orr_tensor **x);
+/* Loads a (1,3,3)+(3,1,1) pair, name.0 and name.1 (cin -> cout -> cout). */
+orr_status tok_conv3d_pair_load(tok_loader *ld, tok_conv pair[2], const char *name, int64_t cin, int64_t cout);
 /* Runs a (1,3,3)+(3,1,1) pair (nn.Sequential of two CausalConv3d), plus
  * residual (NULL: none; the output's shape) added as the second writes. */
 orr_status tok_conv3d_pair_run(const tok_conv pair[2], const orr_tensor *x, const orr_tensor *residual,

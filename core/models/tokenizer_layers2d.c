@@ -5,7 +5,6 @@
  * and Upsample (nearest x2, conv). Activations are contiguous f32 [B,C,H,W]
  * on the weights' device (where a conv takes its input in the weights'
  * dtype). */
-#include <math.h>
 #include <stdio.h>
 
 #include "tokenizer.h"
@@ -123,34 +122,15 @@ orr_status tok_attn2d_load(tok_loader *ld, tok_attn2d *a, const char *name, int6
     return st;
 }
 
-/* [B,C,H,W] as attention's [B, 1 head, H*W tokens, C]: a view. */
-static orr_status token_view(const orr_tensor *t, orr_tensor **out) {
-    orr_tensor *flat = NULL;
-    orr_status st =
-        orr_tensor_view_as(&flat, t, 4, (int64_t[]){t->shape[0], t->shape[1], 1, t->shape[2] * t->shape[3]});
-    if (!st) st = orr_tensor_permute(out, flat, (int[]){0, 2, 3, 1});
-    orr_tensor_free(flat);
-    return st;
-}
-
 orr_status tok_attn2d_run(const tok_attn2d *a, orr_tensor **x) {
     orr_tensor *hn = NULL, *q = NULL, *k = NULL, *v = NULL, *o = NULL, *p = NULL;
-    orr_tensor *qv = NULL, *kv = NULL, *vv = NULL, *ov = NULL;
     orr_status st = gnorm_run(&a->norm, *x, false, &hn);
     if (!st) st = tok_conv2d_run(&a->q, hn, &q);
     if (!st) st = tok_conv2d_run(&a->k, hn, &k);
     if (!st) st = tok_conv2d_run(&a->v, hn, &v);
     orr_tensor_free(hn);
     if (!st) st = tok_new(&o, (*x)->device, 4, (*x)->shape);
-    if (!st) st = token_view(q, &qv);
-    if (!st) st = token_view(k, &kv);
-    if (!st) st = token_view(v, &vv);
-    if (!st) st = token_view(o, &ov);
-    if (!st) st = orr_attention(ov, qv, kv, vv, NULL, (float)(1.0 / sqrt((double)(*x)->shape[1])), false);
-    orr_tensor_free(qv);
-    orr_tensor_free(kv);
-    orr_tensor_free(vv);
-    orr_tensor_free(ov);
+    if (!st) st = tok_attend(o, q, k, v, false);
     orr_tensor_free(q);
     orr_tensor_free(k);
     orr_tensor_free(v);

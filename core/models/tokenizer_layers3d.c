@@ -6,7 +6,6 @@
  * weights' device; each step makes its output and frees what it no longer
  * needs. */
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -147,6 +146,14 @@ orr_status tok_conv3d_residual(const tok_conv *c, orr_tensor **x) {
     return ORR_OK;
 }
 
+orr_status tok_conv3d_pair_load(tok_loader *ld, tok_conv pair[2], const char *name, int64_t cin, int64_t cout) {
+    char sub[TOK_NAME];
+    tok_name(sub, "%s.0", name);
+    orr_status st = tok_conv3d_load(ld, &pair[0], sub, cin, cout, 1, 3, 3, 1, 1, 1);
+    tok_name(sub, "%s.1", name);
+    return st ? st : tok_conv3d_load(ld, &pair[1], sub, cout, cout, 3, 1, 1, 1, 1, 0);
+}
+
 orr_status tok_conv3d_pair_run(const tok_conv pair[2], const orr_tensor *x, const orr_tensor *residual,
                                orr_tensor **out) {
     orr_tensor *mid = NULL;
@@ -201,24 +208,16 @@ orr_status tok_frame_norm_inplace(const tok_norm *n, orr_tensor *x, bool silu) {
 /* ------------------------------------------------------------------------ */
 /* CausalResnetBlockFactorized3d                                             */
 
-static orr_status conv_pair_load(tok_loader *ld, tok_conv pair[2], const char *name, int64_t cin, int64_t cout) {
-    char sub[TOK_NAME];
-    tok_name(sub, "%s.0", name);
-    orr_status st = tok_conv3d_load(ld, &pair[0], sub, cin, cout, 1, 3, 3, 1, 1, 1);
-    tok_name(sub, "%s.1", name);
-    return st ? st : tok_conv3d_load(ld, &pair[1], sub, cout, cout, 3, 1, 1, 1, 1, 0);
-}
-
 orr_status tok_resblock3d_load(tok_loader *ld, tok_resblock3d *r, const char *name, int64_t cin, int64_t cout) {
     char sub[TOK_NAME];
     tok_name(sub, "%s.norm1", name);
     orr_status st = tok_norm_load(ld, &r->norm1, sub, cin);
     tok_name(sub, "%s.conv1", name);
-    if (!st) st = conv_pair_load(ld, r->conv1, sub, cin, cout);
+    if (!st) st = tok_conv3d_pair_load(ld, r->conv1, sub, cin, cout);
     tok_name(sub, "%s.norm2", name);
     if (!st) st = tok_norm_load(ld, &r->norm2, sub, cout);
     tok_name(sub, "%s.conv2", name);
-    if (!st) st = conv_pair_load(ld, r->conv2, sub, cout, cout);
+    if (!st) st = tok_conv3d_pair_load(ld, r->conv2, sub, cout, cout);
     r->has_shortcut = cin != cout;
     tok_name(sub, "%s.nin_shortcut", name);
     if (!st && r->has_shortcut) st = tok_conv3d_load(ld, &r->nin_shortcut, sub, cin, cout, 1, 1, 1, 1, 1, 0);
@@ -300,21 +299,8 @@ orr_status tok_attn3d_load(tok_loader *ld, tok_attn3d *a, const char *name, int6
     return st ? st : tok_conv3d_load(ld, &a->proj_out, sub, channels, channels, 1, 1, 1, 1, 1, 0);
 }
 
-/* [B,C,T,H,W] seen as attention's [batch, heads, tokens, dim]: spatial
- * attention takes [B, T, H*W, C] (every frame on its own); temporal takes
- * [B, H*W, T, C] (every pixel over its frames). Views, no copies. */
-static orr_status token_view(const orr_tensor *t, bool temporal, orr_tensor **out) {
-    const int64_t b = t->shape[0], c = t->shape[1], f = t->shape[2], hw = t->shape[3] * t->shape[4];
-    orr_tensor *flat = NULL;
-    orr_status st = orr_tensor_view_as(&flat, t, 4, (int64_t[]){b, c, f, hw});
-    if (!st) st = orr_tensor_permute(out, flat, temporal ? (int[]){0, 3, 2, 1} : (int[]){0, 2, 3, 1});
-    orr_tensor_free(flat);
-    return st;
-}
-
 orr_status tok_attn3d_run(const tok_attn3d *a, orr_tensor **x) {
     orr_tensor *hn = NULL, *qkv = NULL, *q = NULL, *k = NULL, *v = NULL, *o = NULL, *p = NULL;
-    orr_tensor *qv = NULL, *kv = NULL, *vv = NULL, *ov = NULL;
     const int64_t c = (*x)->shape[1];
     orr_status st = tok_frame_norm_run(&a->norm, *x, false, &hn);
     if (!st) st = tok_conv3d_run(&a->qkv, hn, &qkv);
@@ -324,17 +310,7 @@ orr_status tok_attn3d_run(const tok_attn3d *a, orr_tensor **x) {
     if (!st) st = orr_tensor_narrow(&v, qkv, 1, 2 * c, c);
     orr_tensor_free(qkv);
     if (!st) st = tok_new(&o, (*x)->device, 5, (*x)->shape);
-    if (!st) st = token_view(q, a->temporal, &qv);
-    if (!st) st = token_view(k, a->temporal, &kv);
-    if (!st) st = token_view(v, a->temporal, &vv);
-    if (!st) st = token_view(o, a->temporal, &ov);
-    /* One head of dimension C, scale C^-0.5; the temporal block masks the
-     * future (torch.tril). */
-    if (!st) st = orr_attention(ov, qv, kv, vv, NULL, (float)(1.0 / sqrt((double)(*x)->shape[1])), a->temporal);
-    orr_tensor_free(qv);
-    orr_tensor_free(kv);
-    orr_tensor_free(vv);
-    orr_tensor_free(ov);
+    if (!st) st = tok_attend(o, q, k, v, a->temporal);
     orr_tensor_free(q);
     orr_tensor_free(k);
     orr_tensor_free(v);

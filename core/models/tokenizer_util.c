@@ -1,6 +1,7 @@
 /* tokenizer_util.c — the small run-time helpers the tokenizer files share:
  * names of modules, new activations, staging on the computing device,
  * traces of intermediates, NaN checks, the uint8 video conversions. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -68,6 +69,34 @@ orr_status tok_stage(orr_tensor_list *trace, const char *name, const orr_tensor 
 int64_t tok_haar_len(int64_t n, int p) {
     for (int q = p; q > 1; q /= 2) n = (n + 1) / 2;
     return n;
+}
+
+/* [B,C,(T,)H,W] seen as attention's [batch, heads, tokens, dim]: spatial
+ * attention takes [B, T, H*W, C] (every frame on its own; T = 1 in 2-D);
+ * temporal takes [B, H*W, T, C] (every pixel over its frames). A view. */
+static orr_status token_view(const orr_tensor *t, bool temporal, orr_tensor **out) {
+    const int n = t->ndim;
+    const int64_t frames = n == 5 ? t->shape[2] : 1, hw = t->shape[n - 2] * t->shape[n - 1];
+    orr_tensor *flat = NULL;
+    orr_status st = orr_tensor_view_as(&flat, t, 4, (int64_t[]){t->shape[0], t->shape[1], frames, hw});
+    if (!st) st = orr_tensor_permute(out, flat, temporal ? (int[]){0, 3, 2, 1} : (int[]){0, 2, 3, 1});
+    orr_tensor_free(flat);
+    return st;
+}
+
+orr_status tok_attend(orr_tensor *o, const orr_tensor *q, const orr_tensor *k, const orr_tensor *v, bool temporal) {
+    orr_tensor *qv = NULL, *kv = NULL, *vv = NULL, *ov = NULL;
+    orr_status st = token_view(q, temporal, &qv);
+    if (!st) st = token_view(k, temporal, &kv);
+    if (!st) st = token_view(v, temporal, &vv);
+    if (!st) st = token_view(o, temporal, &ov);
+    /* torch.tril: the temporal block masks the future */
+    if (!st) st = orr_attention(ov, qv, kv, vv, NULL, (float)(1.0 / sqrt((double)o->shape[1])), temporal);
+    orr_tensor_free(qv);
+    orr_tensor_free(kv);
+    orr_tensor_free(vv);
+    orr_tensor_free(ov);
+    return st;
 }
 
 /* The conversions of one tensor pair: src staged as contiguous `src_dtype`

@@ -22,14 +22,6 @@ static orr_status attn_pair_run(const tok_attn3d pair[2], orr_tensor **x) {
     return st ? st : tok_attn3d_run(&pair[1], x);
 }
 
-static orr_status conv_pair_load(tok_loader *ld, tok_conv pair[2], const char *name, int64_t cin, int64_t cout) {
-    char sub[TOK_NAME];
-    tok_name(sub, "%s.0", name);
-    orr_status st = tok_conv3d_load(ld, &pair[0], sub, cin, cout, 1, 3, 3, 1, 1, 1);
-    tok_name(sub, "%s.1", name);
-    return st ? st : tok_conv3d_load(ld, &pair[1], sub, cout, cout, 3, 1, 1, 1, 1, 0);
-}
-
 static orr_status mid_load(tok_loader *ld, const char *half, tok_resblock3d *b1, tok_attn3d attn[2], tok_resblock3d *b2,
                            int64_t channels) {
     char name[TOK_NAME];
@@ -76,7 +68,7 @@ orr_status tok_encoder3d_load(tok_loader *ld, tok_encoder3d *e, const tok_config
     e->patch_size = cfg->patch_size;
     e->n_levels = cfg->n_levels;
     orr_status st = tok_check_haar_buffers(ld, "encoder.patcher3d", cfg->patch_size, true);
-    if (!st) st = conv_pair_load(ld, e->conv_in, "encoder.conv_in", cfg->in_channels * p * p * p, ch);
+    if (!st) st = tok_conv3d_pair_load(ld, e->conv_in, "encoder.conv_in", cfg->in_channels * p * p * p, ch);
     int64_t curr_res = patched_resolution(cfg), block_in = ch;
     for (int i = 0; i < cfg->n_levels && !st; i++) {
         tok_level3d *lv = &e->down[i];
@@ -95,7 +87,8 @@ orr_status tok_encoder3d_load(tok_loader *ld, tok_encoder3d *e, const tok_config
     if (!st) st = mid_load(ld, "encoder", &e->mid_block_1, e->mid_attn, &e->mid_block_2, block_in);
     if (!st) st = tok_norm_load(ld, &e->norm_out, "encoder.norm_out", block_in);
     if (!st)
-        st = conv_pair_load(ld, e->conv_out, "encoder.conv_out", block_in, (int64_t)cfg->z_factor * cfg->z_channels);
+        st = tok_conv3d_pair_load(ld, e->conv_out, "encoder.conv_out", block_in,
+                                  (int64_t)cfg->z_factor * cfg->z_channels);
     return st;
 }
 
@@ -153,7 +146,7 @@ orr_status tok_decoder3d_load(tok_loader *ld, tok_decoder3d *d, const tok_config
     int64_t block_in = ch * cfg->channels_mult[n - 1];
     int64_t curr_res = patched_resolution(cfg) >> (n - 1);
     orr_status st = tok_check_haar_buffers(ld, "decoder.unpatcher3d", cfg->patch_size, false);
-    if (!st) st = conv_pair_load(ld, d->conv_in, "decoder.conv_in", cfg->z_channels, block_in);
+    if (!st) st = tok_conv3d_pair_load(ld, d->conv_in, "decoder.conv_in", cfg->z_channels, block_in);
     if (!st) st = mid_load(ld, "decoder", &d->mid_block_1, d->mid_attn, &d->mid_block_2, block_in);
     for (int i = n - 1; i >= 0 && !st; i--) {
         tok_level3d *lv = &d->up[i];
@@ -170,7 +163,7 @@ orr_status tok_decoder3d_load(tok_loader *ld, tok_decoder3d *d, const tok_config
         }
     }
     if (!st) st = tok_norm_load(ld, &d->norm_out, "decoder.norm_out", block_in);
-    if (!st) st = conv_pair_load(ld, d->conv_out, "decoder.conv_out", block_in, cfg->out_channels * p * p * p);
+    if (!st) st = tok_conv3d_pair_load(ld, d->conv_out, "decoder.conv_out", block_in, cfg->out_channels * p * p * p);
     return st;
 }
 

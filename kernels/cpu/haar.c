@@ -172,123 +172,87 @@ static void scratch_free(scratch *s) {
     if (s->buf[0]) orr_mem_free(ORR_CPU, s->buf[0], s->bytes);
 }
 
-orr_status orr_cpu_haar3d_patch(float *out, const float *x, int64_t batch, int64_t channels, int64_t t, int64_t h,
-                                int64_t w, int p) {
+/* One level's output sizes and its number of row tasks: patching halves
+ * every axis (T only in 3-D) and splits the output's rows, unpatching
+ * doubles them and splits the input's; the last 3-D unpatch level drops the
+ * p - 1 leading frames. */
+static int64_t level_shape(level_job *j, bool temporal, bool patch, bool last, int p) {
+    if (patch) {
+        j->to = temporal ? (j->ti + 1) / 2 : 1;
+        j->ho = (j->hi + 1) / 2;
+        j->wo = (j->wi + 1) / 2;
+        return temporal ? j->to : j->ho;
+    }
+    j->to = temporal ? 2 * j->ti : 1;
+    j->ho = 2 * j->hi;
+    j->wo = 2 * j->wi;
+    j->drop = temporal && last ? p - 1 : 0;
+    return temporal ? j->ti : j->hi;
+}
+
+static void level_next(level_job *j, int64_t bands, bool patch) {
+    j->in = j->out;
+    j->g = patch ? j->g * bands : j->g / bands;
+    j->ti = j->to;
+    j->hi = j->ho;
+    j->wi = j->wo;
+    j->repeat = 0;
+}
+
+/* The levels of one transform from the first level's job (`count` input
+ * floats); the scratch holds the largest level output but the last. */
+static orr_status run_levels(float *out, level_job first, int64_t batch, int64_t count, int p, bool temporal,
+                             bool patch, const char *op) {
     int levels = levels_of(p);
     if (levels == 0) {
-        memcpy(out, x, (size_t)(batch * channels * t * h * w) * sizeof *out);
+        memcpy(out, first.in, (size_t)count * sizeof *out);
         return ORR_OK;
     }
-    int64_t n[3] = {t + p - 1, h, w}, largest = 0, g = channels;
+    const int64_t bands = temporal ? 8 : 4;
+    void (*rows)(void *, int64_t, int64_t) =
+        temporal ? (patch ? patch3d_rows : unpatch3d_rows) : (patch ? patch2d_rows : unpatch2d_rows);
+    level_job j = first;
+    int64_t largest = 0;
     for (int l = 0; l + 1 < levels; l++) {
-        g *= 8;
-        for (int k = 0; k < 3; k++) n[k] = (n[k] + 1) / 2;
-        if (batch * g * n[0] * n[1] * n[2] > largest) largest = batch * g * n[0] * n[1] * n[2];
+        level_shape(&j, temporal, patch, false, p);
+        level_next(&j, bands, patch);
+        int64_t floats = batch * (patch ? j.g : j.g * bands) * j.ti * j.hi * j.wi;
+        if (floats > largest) largest = floats;
     }
     scratch s;
-    orr_status st = scratch_alloc(&s, levels, largest, "haar3d_patch");
+    orr_status st = scratch_alloc(&s, levels, largest, op);
     if (st) return st;
-    level_job j = {.in = x, .g = channels, .ti = t + p - 1, .hi = h, .wi = w, .repeat = p - 1};
+    j = first;
     for (int l = 0; l < levels; l++) {
-        j.out = l + 1 == levels ? out : s.buf[l & 1];
-        j.to = (j.ti + 1) / 2;
-        j.ho = (j.hi + 1) / 2;
-        j.wo = (j.wi + 1) / 2;
-        orr_parallel_for(batch * j.g * j.to, patch3d_rows, &j);
-        j.in = j.out;
-        j.g *= 8;
-        j.ti = j.to;
-        j.hi = j.ho;
-        j.wi = j.wo;
-        j.repeat = 0;
+        bool last = l + 1 == levels;
+        j.out = last ? out : s.buf[l & 1];
+        orr_parallel_for(batch * j.g * level_shape(&j, temporal, patch, last, p), rows, &j);
+        level_next(&j, bands, patch);
     }
     scratch_free(&s);
     return ORR_OK;
+}
+
+orr_status orr_cpu_haar3d_patch(float *out, const float *x, int64_t batch, int64_t channels, int64_t t, int64_t h,
+                                int64_t w, int p) {
+    level_job j = {.in = x, .g = channels, .ti = t + p - 1, .hi = h, .wi = w, .repeat = p - 1};
+    return run_levels(out, j, batch, batch * channels * t * h * w, p, true, true, "haar3d_patch");
 }
 
 orr_status orr_cpu_haar3d_unpatch(float *out, const float *x, int64_t batch, int64_t channels, int64_t t, int64_t h,
                                   int64_t w, int p) {
-    int levels = levels_of(p);
-    if (levels == 0) {
-        memcpy(out, x, (size_t)(batch * channels * t * h * w) * sizeof *out);
-        return ORR_OK;
-    }
-    int64_t volume = batch * channels * p * p * p * t * h * w; /* every level keeps it */
-    scratch s;
-    orr_status st = scratch_alloc(&s, levels, volume, "haar3d_unpatch");
-    if (st) return st;
     level_job j = {.in = x, .g = channels * p * p * p / 8, .ti = t, .hi = h, .wi = w};
-    for (int l = 0; l < levels; l++) {
-        bool last = l + 1 == levels;
-        j.out = last ? out : s.buf[l & 1];
-        j.to = 2 * j.ti;
-        j.ho = 2 * j.hi;
-        j.wo = 2 * j.wi;
-        j.drop = last ? p - 1 : 0;
-        orr_parallel_for(batch * j.g * j.ti, unpatch3d_rows, &j);
-        j.in = j.out;
-        j.g /= 8;
-        j.ti = j.to;
-        j.hi = j.ho;
-        j.wi = j.wo;
-    }
-    scratch_free(&s);
-    return ORR_OK;
+    return run_levels(out, j, batch, batch * channels * t * h * w, p, true, false, "haar3d_unpatch");
 }
 
 orr_status orr_cpu_haar2d_patch(float *out, const float *x, int64_t batch, int64_t channels, int64_t h, int64_t w,
                                 int p) {
-    int levels = levels_of(p);
-    if (levels == 0) {
-        memcpy(out, x, (size_t)(batch * channels * h * w) * sizeof *out);
-        return ORR_OK;
-    }
-    int64_t n[2] = {h, w}, largest = 0, g = channels;
-    for (int l = 0; l + 1 < levels; l++) {
-        g *= 4;
-        n[0] = (n[0] + 1) / 2;
-        n[1] = (n[1] + 1) / 2;
-        if (batch * g * n[0] * n[1] > largest) largest = batch * g * n[0] * n[1];
-    }
-    scratch s;
-    orr_status st = scratch_alloc(&s, levels, largest, "haar2d_patch");
-    if (st) return st;
-    level_job j = {.in = x, .g = channels, .hi = h, .wi = w};
-    for (int l = 0; l < levels; l++) {
-        j.out = l + 1 == levels ? out : s.buf[l & 1];
-        j.ho = (j.hi + 1) / 2;
-        j.wo = (j.wi + 1) / 2;
-        orr_parallel_for(batch * j.g * j.ho, patch2d_rows, &j);
-        j.in = j.out;
-        j.g *= 4;
-        j.hi = j.ho;
-        j.wi = j.wo;
-    }
-    scratch_free(&s);
-    return ORR_OK;
+    level_job j = {.in = x, .g = channels, .ti = 1, .hi = h, .wi = w};
+    return run_levels(out, j, batch, batch * channels * h * w, p, false, true, "haar2d_patch");
 }
 
 orr_status orr_cpu_haar2d_unpatch(float *out, const float *x, int64_t batch, int64_t channels, int64_t h, int64_t w,
                                   int p) {
-    int levels = levels_of(p);
-    if (levels == 0) {
-        memcpy(out, x, (size_t)(batch * channels * h * w) * sizeof *out);
-        return ORR_OK;
-    }
-    scratch s;
-    orr_status st = scratch_alloc(&s, levels, batch * channels * p * p * h * w, "haar2d_unpatch");
-    if (st) return st;
-    level_job j = {.in = x, .g = channels * p * p / 4, .hi = h, .wi = w};
-    for (int l = 0; l < levels; l++) {
-        j.out = l + 1 == levels ? out : s.buf[l & 1];
-        j.ho = 2 * j.hi;
-        j.wo = 2 * j.wi;
-        orr_parallel_for(batch * j.g * j.hi, unpatch2d_rows, &j);
-        j.in = j.out;
-        j.g /= 4;
-        j.hi = j.ho;
-        j.wi = j.wo;
-    }
-    scratch_free(&s);
-    return ORR_OK;
+    level_job j = {.in = x, .g = channels * p * p / 4, .ti = 1, .hi = h, .wi = w};
+    return run_levels(out, j, batch, batch * channels * h * w, p, false, false, "haar2d_unpatch");
 }

@@ -70,7 +70,8 @@ T.case("the branches' residuals are visible in a traced forward", function()
 end)
 
 T.case("official networks from a safetensors file", function()
-  local path = "data/transfer/weights.safetensors" -- the transfer_ctrl fixture's weights (tests/data/transfer)
+  -- the transfer_ctrl fixture's weights (tests/data/transfer)
+  local path = arg[0]:match("^(.-)[^/]*$") .. "../data/transfer/weights.safetensors"
   local _, meta = orrery.load(path)
   local nets = transfer.load { base = path, base_config = meta.base_config, control_config = meta.ctrl_config,
     controls = { { "edge", path, "net.hint_encoders.0." }, { "vis", path, "net.hint_encoders.1." } },
