@@ -55,7 +55,7 @@ void viewer_labels_draw(orr_viewer *v) {
         const viewer_pane *p = &v->panes[i];
         viewer_rect cell;
         viewer_pane_cell(v, i, &cell);
-        char text[256], extra[160] = "";
+        char text[320], extra[160] = ""; /* room for the longest label and extra */
         if (p->kind == PANE_DIFFERENCE && p->frames && !p->sizes_differ && isinf(p->psnr))
             snprintf(extra, sizeof extra, "  x%g  identical", (double)p->gain);
         else if (p->kind == PANE_DIFFERENCE && p->frames && !p->sizes_differ)

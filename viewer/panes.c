@@ -113,6 +113,13 @@ void viewer_timeline_update(orr_viewer *v) {
     if (v->frame >= frames) v->frame = frames > 0 ? frames - 1 : 0;
 }
 
+/* A label longer than the pane's field is cut to fit. */
+static void set_label(viewer_pane *p, const char *text) {
+    size_t n = strnlen(text, sizeof p->label - 1);
+    memcpy(p->label, text, n);
+    p->label[n] = '\0';
+}
+
 static orr_status add_pane(orr_viewer *v, pane_kind kind, const char *label, int *index, viewer_pane **out) {
     if (!v) return orr_error(ORR_ERR_ARGUMENT, "viewer: the viewer is NULL");
     if (v->n_panes == VIEWER_MAX_PANES)
@@ -122,7 +129,7 @@ static orr_status add_pane(orr_viewer *v, pane_kind kind, const char *label, int
     p->kind = kind;
     p->shown_frame = -1;
     p->overlay.shown_frame = -1;
-    snprintf(p->label, sizeof p->label, "%s", label ? label : "");
+    set_label(p, label ? label : "");
     if (index) *index = v->n_panes;
     *out = p;
     return ORR_OK;
@@ -130,7 +137,7 @@ static orr_status add_pane(orr_viewer *v, pane_kind kind, const char *label, int
 
 /* Makes the pane added last count: on the timeline, with a label. */
 static void commit_pane(orr_viewer *v, viewer_pane *p, const char *fallback) {
-    if (!p->label[0]) snprintf(p->label, sizeof p->label, "%s", fallback);
+    if (!p->label[0]) set_label(p, fallback);
     v->n_panes++;
     viewer_timeline_update(v);
 }
@@ -193,7 +200,7 @@ orr_status orr_viewer_add_difference(orr_viewer *v, const char *label, int a, in
     p->image_w = pa->image_w;
     p->image_h = pa->image_h;
     p->diff_of[0] = p->diff_of[1] = -1;
-    char name[96];
+    char name[2 * sizeof pa->label + 8]; /* both labels whole; the pane keeps what its label holds */
     snprintf(name, sizeof name, "|%s - %s|", pa->label, pb->label);
     commit_pane(v, p, name);
     return ORR_OK;
