@@ -307,6 +307,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "models") == 0) return cmd_models(argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0) {
         const char *topic = argc > 2 ? argv[2] : "";
+        if (strcmp(topic, "view") == 0 || strcmp(topic, "transfer") == 0)
+            return run_lua(NULL, "io.write(require('orrery.' .. arg[1]).usage)", 1, argv + 2);
         fputs(strcmp(topic, "verify") == 0    ? verify_usage
               : strcmp(topic, "convert") == 0 ? convert_usage
               : strcmp(topic, "models") == 0  ? models_usage
