@@ -2,6 +2,8 @@
 #ifndef ORR_INTERNAL_H
 #define ORR_INTERNAL_H
 
+#include <time.h>
+
 #include "orrery.h"
 
 #if defined(__GNUC__)
@@ -28,6 +30,14 @@ static inline uint16_t orr_f32_to_bf16_bits(float v) {
     } x = {v};
     if ((x.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x.u >> 16) | 0x40);
     return (uint16_t)((x.u + 0x7fffu + ((x.u >> 16) & 1u)) >> 16);
+}
+
+/* Wall-clock seconds from an arbitrary start (CLOCK_MONOTONIC), for the
+ * timings and ETAs the pipelines report. */
+static inline double orr_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Records a message for orr_last_error() and returns `status`, so that

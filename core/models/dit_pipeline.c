@@ -9,7 +9,6 @@
  * both on cuda nothing comes back to the host but the video. */
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "dit.h"
 #include "tokenizer.h"
@@ -25,32 +24,6 @@ void orr_world_params_init(orr_world_params *p) {
     p->sampler.seed = 1;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* latent (B,C,T,H,W) <-> the model's normalised latent:
- * (z - mean) / std * sigma_data, and back; computed where z is, written
- * to out on any device. */
-static orr_status normalize(orr_tensor *out, const orr_tensor *z, const orr_world_params *p, bool inverse) {
-    float sd = (float)p->sampler.sigma_data;
-    if (p->latent_mean || p->latent_std) {
-        if (!p->latent_mean || !p->latent_std)
-            return orr_error(ORR_ERR_ARGUMENT, "world: latent_mean and latent_std come together");
-        return inverse ? orr_tokenizer_denormalize_latent(out, z, p->latent_mean, p->latent_std, sd)
-                       : orr_tokenizer_normalize_latent(out, z, p->latent_mean, p->latent_std, sd);
-    }
-    if (out->device == z->device) return orr_affine(out, z, inverse ? 1.0f / sd : sd, 0.0f);
-    orr_tensor *there = NULL;
-    orr_status st = orr_tensor_empty_on(z->device, &there, ORR_F32, z->ndim, z->shape);
-    if (!st) st = orr_affine(there, z, inverse ? 1.0f / sd : sd, 0.0f);
-    if (!st) st = orr_copy(out, there);
-    orr_tensor_free(there);
-    return st;
-}
-
 /* The last n input frames at t = 0.., zeros after, encoded and normalised
  * (where the tokenizer is). */
 static orr_status condition_latent(orr_tokenizer *tok, orr_tensor *cond, const orr_tensor *input,
@@ -64,7 +37,8 @@ static orr_status condition_latent(orr_tokenizer *tok, orr_tensor *cond, const o
     if (!st) st = orr_copy(head, last);
     if (!st) st = orr_tensor_empty_on(dev, &z, ORR_F32, 5, cond->shape);
     if (!st) st = orr_tokenizer_encode(tok, z, NULL, frames);
-    if (!st) st = normalize(cond, z, p, false);
+    if (!st) st = tok_model_latent(cond, z, p->latent_mean, p->latent_std,
+                                   (float)p->sampler.sigma_data, false, "world");
     orr_tensor *all[] = {frames, head, last, z};
     for (int i = 0; i < 4; i++) orr_tensor_free(all[i]);
     return st;
@@ -129,7 +103,7 @@ orr_status orr_world_generate(orr_dit *dit, orr_tokenizer *tok, orr_tensor *vide
     cond.condition_latent = NULL;
     const orr_device tok_dev = orr_tokenizer_device(tok);
     orr_tensor *cond_latent = NULL, *latent = NULL, *z = NULL, *pixels = NULL;
-    double t0 = now_seconds();
+    double t0 = orr_now_seconds();
     if (input) {
         orr_tokenizer_info ti;
         orr_tokenizer_get_info(tok, &ti);
@@ -141,18 +115,19 @@ orr_status orr_world_generate(orr_dit *dit, orr_tokenizer *tok, orr_tensor *vide
         cond.condition_frames = 1 + (p->input_frames - 1) / ti.temporal_compression;
         if (st) orr_error_context(st, "world: encoding the input frames: ");
     }
-    double t1 = now_seconds();
+    double t1 = orr_now_seconds();
     /* sampled where the DiT is (its noise drawn there), decoded where the
      * tokenizer is */
     if (!st) st = orr_tensor_empty_on(dit->device, &latent, ORR_F32, 5, latent_shape);
     if (!st) st = orr_dit_sample(dit, latent, &cond, &p->sampler);
-    double t2 = now_seconds();
+    double t2 = orr_now_seconds();
     if (!st) st = orr_tensor_empty_on(tok_dev, &z, ORR_F32, 5, latent_shape);
-    if (!st) st = normalize(z, latent, p, true);
+    if (!st) st = tok_model_latent(z, latent, p->latent_mean, p->latent_std,
+                                   (float)p->sampler.sigma_data, true, "world");
     if (!st) st = orr_tensor_empty_on(tok_dev, &pixels, ORR_F32, 5, pixel_shape);
     if (!st && (st = orr_tokenizer_decode(tok, pixels, z))) orr_error_context(st, "world: decoding: ");
     if (!st) st = to_video(video, pixels);
-    double t3 = now_seconds();
+    double t3 = orr_now_seconds();
     t.encode_seconds = t1 - t0, t.sample_seconds = t2 - t1, t.decode_seconds = t3 - t2;
     if (timings) *timings = t;
     orr_tensor *all[] = {cond_latent, latent, z, pixels};

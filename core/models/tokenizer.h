@@ -365,6 +365,14 @@ orr_status tok_encode_raw(orr_tokenizer *tok, const orr_tensor *x, orr_tensor **
 /* post_quant_conv + decoder. */
 orr_status tok_decode_raw(orr_tokenizer *tok, const orr_tensor *z, orr_tensor **out, orr_tensor_list *trace);
 
+/* z <-> the diffusion model's latent, for the World and Transfer
+ * pipelines: with the statistics (both or neither) as
+ * orr_tokenizer_(de)normalize_latent, else z * sigma_data (inverse: z /
+ * sigma_data, as the official decode does without them); computed where z
+ * is, written to out on any device. `op` names the caller in messages. */
+orr_status tok_model_latent(orr_tensor *out, const orr_tensor *z, const orr_tensor *mean, const orr_tensor *std,
+                            float sigma_data, bool inverse, const char *op);
+
 /* The runners for `orrery verify` (registered in verify_networks.c). */
 orr_status tok_verify_continuous_video(const orr_fixture *fixture, orr_tensor_list *results);
 orr_status tok_verify_discrete_video(const orr_fixture *fixture, orr_tensor_list *results);

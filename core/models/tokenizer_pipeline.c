@@ -218,3 +218,20 @@ orr_status orr_tokenizer_denormalize_latent(orr_tensor *out, const orr_tensor *l
                                             const orr_tensor *std, float sigma_data) {
     return latent_affine(out, latent, mean, std, sigma_data, true);
 }
+
+orr_status tok_model_latent(orr_tensor *out, const orr_tensor *z, const orr_tensor *mean, const orr_tensor *std,
+                            float sigma_data, bool inverse, const char *op) {
+    if (mean || std) {
+        if (!mean || !std) return orr_error(ORR_ERR_ARGUMENT, "%s: latent_mean and latent_std come together", op);
+        return inverse ? orr_tokenizer_denormalize_latent(out, z, mean, std, sigma_data)
+                       : orr_tokenizer_normalize_latent(out, z, mean, std, sigma_data);
+    }
+    float scale = inverse ? 1.0f / sigma_data : sigma_data;
+    if (out->device == z->device) return orr_affine(out, z, scale, 0.0f);
+    orr_tensor *there = NULL;
+    orr_status st = orr_tensor_empty_on(z->device, &there, ORR_F32, z->ndim, z->shape);
+    if (!st) st = orr_affine(there, z, scale, 0.0f);
+    if (!st) st = orr_copy(out, there);
+    orr_tensor_free(there);
+    return st;
+}

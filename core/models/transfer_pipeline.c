@@ -25,7 +25,6 @@
  * frames come back. */
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "tokenizer.h"
 #include "transfer.h"
@@ -37,31 +36,6 @@ void orr_transfer_params_init(orr_transfer_params *p) {
     orr_transfer_sampler_params_init(&p->sampler);
     p->sigma_max = 70.0;
     p->bf16_weights = true;
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* z <-> the model's latent: (z - mean) / std * sigma_data, and back;
- * computed where z is, written to out on any device. */
-static orr_status normalize(orr_tensor *out, const orr_tensor *z, const orr_transfer_params *p, bool inverse) {
-    float sd = (float)p->sampler.sigma_data;
-    if (p->latent_mean || p->latent_std) {
-        if (!p->latent_mean || !p->latent_std)
-            return orr_error(ORR_ERR_ARGUMENT, "transfer_generate: latent_mean and latent_std come together");
-        return inverse ? orr_tokenizer_denormalize_latent(out, z, p->latent_mean, p->latent_std, sd)
-                       : orr_tokenizer_normalize_latent(out, z, p->latent_mean, p->latent_std, sd);
-    }
-    if (out->device == z->device) return orr_affine(out, z, inverse ? 1.0f / sd : sd, 0.0f);
-    orr_tensor *there = NULL;
-    orr_status st = orr_tensor_empty_on(z->device, &there, ORR_F32, z->ndim, z->shape);
-    if (!st) st = orr_affine(there, z, inverse ? 1.0f / sd : sd, 0.0f);
-    if (!st) st = orr_copy(out, there);
-    orr_tensor_free(there);
-    return st;
 }
 
 /* Frames [start, start + n) of x along `dim`, past the end repeating the
@@ -121,7 +95,8 @@ typedef struct run {
 /* Encodes pixels [B, 3, chunk, H, W] into the model's latent `out`. */
 static orr_status encode(run *r, orr_tensor *out, const orr_tensor *pixels) {
     orr_status st = orr_tokenizer_encode(r->tok, r->z, NULL, pixels);
-    if (!st) st = normalize(out, r->z, r->p, false);
+    if (!st) st = tok_model_latent(out, r->z, r->p->latent_mean, r->p->latent_std,
+                                   (float)r->p->sampler.sigma_data, false, "transfer_generate");
     return st;
 }
 
@@ -252,7 +227,7 @@ orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tenso
     if (!st) st = orr_tensor_empty_on(dev, &last, ORR_U8, 5, (int64_t[]){r.B, 3, 1, r.H, r.W});
     for (int64_t i = 0; i < r.chunks && !st; i++) {
         int64_t start = i * r.step;
-        double t0 = now_seconds();
+        double t0 = orr_now_seconds();
         orr_transfer_cond cond = p->cond;
         cond.base.text = text;
         cond.base.neg_text = neg_text;
@@ -280,11 +255,12 @@ orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tenso
         }
         cond.latent_hint = hint;
         cond.control_weight = w;
-        double t1 = now_seconds();
+        double t1 = orr_now_seconds();
         if (!st) st = orr_transfer_sample(tr, sample, &cond, &sp);
         orr_tensor_free(w);
-        double t2 = now_seconds();
-        if (!st) st = normalize(r.z, sample, p, true);
+        double t2 = orr_now_seconds();
+        if (!st) st = tok_model_latent(r.z, sample, p->latent_mean, p->latent_std,
+                                       (float)p->sampler.sigma_data, true, "transfer_generate");
         if (!st) st = orr_tokenizer_decode(tok, frames, r.z);
         /* append (after the first chunk, without the frame it shares) */
         if (!st) st = tok_to_u8(frames_u8, frames);
@@ -293,7 +269,7 @@ orr_status orr_transfer_generate(orr_transfer *tr, orr_tokenizer *tok, orr_tenso
             orr_error_context(st, "transfer_generate chunk %lld of %lld: ", (long long)i, (long long)r.chunks);
             break;
         }
-        double t3 = now_seconds();
+        double t3 = orr_now_seconds();
         t.encode_seconds += t1 - t0, t.sample_seconds += t2 - t1, t.decode_seconds += t3 - t2;
     }
     orr_tensor *cut = NULL;

@@ -24,7 +24,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cuda/device.h"
 #include "elementwise.h"
@@ -427,12 +426,6 @@ orr_status orr_transfer_denoise(transfer_denoiser *d, float *x0, const float *x,
     return record(d, trace ? trace->x0_merged : NULL, x0);
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* ---- the RES loop's state, on the cpu or on cuda ---------------------------------- */
 
 #ifdef ORR_HAVE_CUDA
@@ -505,7 +498,7 @@ orr_status orr_transfer_sampler_run(transfer_denoiser *d, float *x, const double
     if (!st) st = orr_mem_alloc(d->device, fbytes, (void **)&x0_prev);
     if (!st) st = orr_mem_alloc(d->device, dbytes, (void **)&xd);
     if (!st) st = convert(d, xd, ORR_F64, x, ORR_F32);
-    double start = now_seconds();
+    double start = orr_now_seconds();
     for (int i = 0; !st && i < steps; i++) {
         if (p->cancel && p->cancel(p->cancel_user)) {
             st = orr_error(ORR_ERR_CANCELLED, "transfer_sample: cancelled before step %d of %d", i, steps);
@@ -522,7 +515,7 @@ orr_status orr_transfer_sampler_run(transfer_denoiser *d, float *x, const double
             if (!st) st = preview(d, p, i, x, x0);
         }
         if (!st && p->progress) {
-            double per_step = (now_seconds() - start) / (i + 1);
+            double per_step = (orr_now_seconds() - start) / (i + 1);
             orr_sampler_progress pr = {i, steps, s, sigmas[i + 1], per_step, per_step * (steps - 1 - i)};
             p->progress(p->progress_user, &pr);
         }

@@ -19,7 +19,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../models/dit.h"
 #include "cuda/device.h"
@@ -101,12 +100,6 @@ orr_status orr_sampler_sigmas(const orr_sampler_params *p, double *sigmas, int c
                              i, sigmas[i], i - 1, sigmas[i - 1]);
     }
     return ORR_OK;
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* The RES "2ab" update (multi_step.py order2_fn): the first step is the
@@ -342,7 +335,7 @@ orr_status orr_sampler_run(orr_denoiser *d, float *x, const double *sigmas, cons
     if (!st && res) st = orr_mem_alloc(l.device, (size_t)n * sizeof(double), (void **)&l.xd);
     if (!st && res) st = convert_state(&l, l.xd, ORR_F64, x, ORR_F32);
 
-    double start = now_seconds();
+    double start = orr_now_seconds();
     for (int i = 0; !st && i < steps; i++) {
         if (p->cancel && p->cancel(p->cancel_user)) {
             st = orr_error(ORR_ERR_CANCELLED, "sampler: cancelled before step %d of %d", i, steps);
@@ -362,7 +355,7 @@ orr_status orr_sampler_run(orr_denoiser *d, float *x, const double *sigmas, cons
         if (p->preview && (i % (p->preview_every > 0 ? p->preview_every : 1) == 0 || i == steps - 1))
             st = preview(&l, i, x, l.x0);
         if (p->progress) {
-            double per_step = (now_seconds() - start) / (i + 1);
+            double per_step = (orr_now_seconds() - start) / (i + 1);
             orr_sampler_progress pr = {i, steps, sigmas[i], sigmas[i + 1], per_step, per_step * (steps - 1 - i)};
             p->progress(p->progress_user, &pr);
         }
