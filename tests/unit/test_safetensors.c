@@ -9,40 +9,8 @@
 #include "internal.h"
 #include "test_util.h"
 
-static char tmp_dir[64];
-
-static const char *tmp_path(const char *name) {
-    static char buf[4][512];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-    return p;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (!f) return;
-    CHECK(fwrite(data, 1, n, f) == n);
-    fclose(f);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = malloc(*n ? *n : 1);
-    if (fread(data, 1, *n, f) != *n) *n = 0;
-    fclose(f);
-    return data;
-}
-
-static bool file_exists(const char *path) {
-    struct stat s;
-    return stat(path, &s) == 0;
-}
+static char dir[] = "/tmp/orr_test_st_XXXXXX";
+#include "test_files.h"
 
 /* A file: header length (as given, little-endian), header text, then
  * data_len bytes of a pattern. */
@@ -67,8 +35,8 @@ static orr_mem_stats stats(void) {
 /* Both the file and the in-memory reader must refuse `bytes` with `status`,
  * a message holding `needle`, and the file's name. */
 static void check_bad_bytes(const unsigned char *bytes, size_t size, orr_status status, const char *needle, int line) {
-    const char *path = tmp_path("bad.safetensors");
-    write_bytes(path, bytes, size);
+    const char *path = in_dir("bad.safetensors");
+    write_all(path, bytes, size);
     orr_safetensors *st = (orr_safetensors *)1;
     orr_status got = orr_st_open(path, &st);
     test_checks++;
@@ -193,8 +161,8 @@ static void test_malformed(void) {
     BAD("{\"__metadata__\":{\"k\":\"a\\u0000\"}}", 0, ORR_ERR_FORMAT, "__metadata__ 'k' contains a NUL character");
 
     orr_safetensors *st = NULL;
-    CHECK_FAILS(orr_st_open(tmp_path("missing.safetensors"), &st), ORR_ERR_IO, "cannot open");
-    CHECK_FAILS(orr_st_open(tmp_dir, &st), ORR_ERR_IO, "it is a directory");
+    CHECK_FAILS(orr_st_open(in_dir("missing.safetensors"), &st), ORR_ERR_IO, "cannot open");
+    CHECK_FAILS(orr_st_open(dir, &st), ORR_ERR_IO, "it is a directory");
     CHECK_FAILS(orr_st_open(NULL, &st), ORR_ERR_ARGUMENT, "path is NULL");
     CHECK_FAILS(orr_st_open("x", NULL), ORR_ERR_ARGUMENT, "out is NULL");
     CHECK_FAILS(orr_st_open_memory(NULL, 8, "m", &st), ORR_ERR_ARGUMENT, "m: data is NULL");
@@ -269,8 +237,8 @@ static void test_edge_cases(void) {
     memcpy(b + 8, header, h);
     float values[2] = {1.5f, -2.25f};
     memcpy(b + 8 + h, values, 8);
-    const char *path = tmp_path("misaligned.safetensors");
-    write_bytes(path, b, size);
+    const char *path = in_dir("misaligned.safetensors");
+    write_all(path, b, size);
     free(b);
     st = NULL;
     CHECK_OK(orr_st_open(path, &st));
@@ -351,11 +319,11 @@ static void test_round_trip(void) {
 
     const char *keys[] = {"format", "note", "unicode", "empty"};
     const char *vals[] = {"pt", "a \"quoted\" \\ line\nbreak\t", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", ""};
-    const char *path = tmp_path("round.safetensors");
+    const char *path = in_dir("round.safetensors");
     CHECK_OK(orr_st_save(path, n, name_ptrs, (const orr_tensor *const *)src, 4, keys, vals));
 
     size_t file_size = 0;
-    unsigned char *bytes = read_bytes(path, &file_size);
+    unsigned char *bytes = read_all(path, &file_size);
     CHECK(bytes != NULL);
     uint64_t header_len = 0;
     for (int i = 7; bytes && i >= 0; i--) header_len = header_len << 8 | bytes[i];
@@ -418,7 +386,7 @@ static void test_round_trip(void) {
     for (int i = 0; i < n; i++) orr_tensor_free(got[i]);
     CHECK(stats().bytes_mapped == before.bytes_mapped);
     size_t again_size = 0;
-    unsigned char *again = read_bytes(path, &again_size);
+    unsigned char *again = read_all(path, &again_size);
     CHECK(again && bytes && again_size == file_size && !memcmp(again, bytes, file_size));
     free(again);
 
@@ -460,7 +428,7 @@ static void test_round_trip(void) {
  * tensor.rs): same layout, same key order, same space padding. */
 static void check_file_bytes(const char *path, const unsigned char *want, size_t n, int line) {
     size_t size = 0;
-    unsigned char *got = read_bytes(path, &size);
+    unsigned char *got = read_all(path, &size);
     test_checks++;
     if (!got || size != n || memcmp(got, want, n)) {
         test_failures++;
@@ -471,7 +439,7 @@ static void check_file_bytes(const char *path, const unsigned char *want, size_t
 }
 
 static void test_reference_bytes(void) {
-    const char *path = tmp_path("ref.safetensors");
+    const char *path = in_dir("ref.safetensors");
     orr_tensor *t = NULL;
     int64_t shape[4] = {1, 2, 3};
     CHECK_OK(orr_tensor_empty(&t, ORR_F32, 3, shape));
@@ -521,10 +489,10 @@ static void test_save_errors(void) {
     int64_t shape[1] = {4};
     CHECK_OK(orr_tensor_zeros(&t, ORR_F32, 1, shape));
     const orr_tensor *two[2] = {t, t}, *with_null[2] = {t, NULL};
-    const char *path = tmp_path("never.safetensors");
+    const char *path = in_dir("never.safetensors");
 
     /* A missing directory: the temporary file cannot be created, nothing is left. */
-    const char *nowhere = tmp_path("no/such/dir/x.safetensors");
+    const char *nowhere = in_dir("no/such/dir/x.safetensors");
     const char *name = "w";
     CHECK_FAILS(orr_st_save(nowhere, 1, &name, two, 0, NULL, NULL), ORR_ERR_IO, "cannot create");
     CHECK(!file_exists(nowhere));
@@ -549,25 +517,11 @@ static void test_save_errors(void) {
     orr_tensor_free(t);
 
     /* Successful saves leave no temporary files behind either. */
-    DIR *dir = opendir(tmp_dir);
-    int leftovers = 0;
-    for (struct dirent *e; dir && (e = readdir(dir));)
-        if (strstr(e->d_name, ".tmp.")) leftovers++;
-    if (dir) closedir(dir);
-    CHECK(leftovers == 0);
-}
-
-static void remove_tmp_dir(void) {
-    DIR *dir = opendir(tmp_dir);
-    for (struct dirent *e; dir && (e = readdir(dir));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlink(tmp_path(e->d_name));
-    if (dir) closedir(dir);
-    rmdir(tmp_dir);
+    CHECK(count_temporaries(dir) == 0);
 }
 
 int main(void) {
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/orr_test_st_XXXXXX");
-    if (!mkdtemp(tmp_dir)) {
+    if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;
     }
@@ -580,6 +534,6 @@ int main(void) {
     orr_mem_stats end = stats();
     CHECK(end.bytes_in_use == start.bytes_in_use && end.allocations == start.allocations);
     CHECK(end.bytes_mapped == start.bytes_mapped);
-    remove_tmp_dir();
+    remove_all(dir);
     return test_finish("test_safetensors");
 }

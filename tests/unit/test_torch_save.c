@@ -13,32 +13,8 @@
 #include "test_util.h"
 #include "io/zip.h"
 
-static char tmp_dir[64];
-
-static const char *tmp_path(const char *name) {
-    static char buf[4][512];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-    return p;
-}
-
-static bool file_exists(const char *path) {
-    struct stat s;
-    return stat(path, &s) == 0;
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = malloc(*n ? *n : 1);
-    if (fread(data, 1, *n, f) != *n) *n = 0;
-    fclose(f);
-    return data;
-}
+static char dir[] = "/tmp/orr_torch_save_XXXXXX";
+#include "test_files.h"
 
 /* torch.save(torch.arange(6, dtype=torch.float32).reshape(2, 3), "a.pt")
  * by PyTorch 1.13.1 (no byteorder record: torch 2.1 added it). */
@@ -116,7 +92,7 @@ static orr_tensor *read_back(const char *path, const char *prefix) {
  * descriptor whose CRC is right; the records in torch's order. */
 static void check_layout(const char *path, const char *prefix) {
     size_t n = 0;
-    unsigned char *bytes = read_bytes(path, &n);
+    unsigned char *bytes = read_all(path, &n);
     orr_zip *zip = NULL;
     CHECK(bytes != NULL);
     CHECK_OK(orr_zip_open(bytes, n, path, &zip));
@@ -178,7 +154,7 @@ static void test_round_trips(void) {
     for (int i = 0; i < N_SAMPLES; i++) {
         const sample *s = &samples[i];
         orr_tensor *t = sample_tensor(s, (unsigned)i + 1), *back = NULL;
-        const char *path = tmp_path(s->file);
+        const char *path = in_dir(s->file);
         char prefix[64];
         snprintf(prefix, sizeof prefix, "%.*s", (int)(strlen(s->file) - 3), s->file);
         CHECK_OK(orr_torch_save_tensor(t, path));
@@ -202,14 +178,14 @@ static void test_strided(void) {
     int order[3] = {2, 0, 1};
     CHECK_OK(orr_tensor_permute(&perm, t, order));
     CHECK(perm && !orr_tensor_is_contiguous(perm));
-    CHECK_OK(orr_torch_save_tensor(perm, tmp_path("perm.pt")));
-    back = read_back(tmp_path("perm.pt"), "perm");
+    CHECK_OK(orr_torch_save_tensor(perm, in_dir("perm.pt")));
+    back = read_back(in_dir("perm.pt"), "perm");
     CHECK(back && same_tensor(back, perm) && orr_tensor_is_contiguous(back));
     orr_tensor_free(back);
 
     CHECK_OK(orr_tensor_narrow(&narrow, perm, 1, 1, 2));
-    CHECK_OK(orr_torch_save_tensor(narrow, tmp_path("narrow.pt")));
-    back = read_back(tmp_path("narrow.pt"), "narrow");
+    CHECK_OK(orr_torch_save_tensor(narrow, in_dir("narrow.pt")));
+    back = read_back(in_dir("narrow.pt"), "narrow");
     CHECK(back && same_tensor(back, narrow));
     int64_t want[3] = {6, 2, 5};
     CHECK(back && back->ndim == 3 && !memcmp(back->shape, want, sizeof want));
@@ -237,9 +213,9 @@ static void test_matches_pytorch(void) {
     orr_tensor_free(back);
     orr_ckpt_close(ck);
 
-    const char *path = tmp_path("a.pt");
+    const char *path = in_dir("a.pt");
     CHECK_OK(orr_torch_save_tensor(t, path));
-    mine = read_bytes(path, &mine_size);
+    mine = read_all(path, &mine_size);
     orr_zip *zr = NULL, *zm = NULL;
     CHECK_OK(orr_zip_open(ref, ref_size, "reference", &zr));
     CHECK_OK(orr_zip_open(mine, mine_size, path, &zm));
@@ -268,8 +244,8 @@ static void test_archive_names(void) {
         const char *file, *root;
     } cases[] = {{"edge.weights.pt", "edge.weights"}, {"noext", "noext"}, {".pt", "archive"}};
     for (int i = 0; i < 3; i++) {
-        CHECK_OK(orr_torch_save_tensor(t, tmp_path(cases[i].file)));
-        back = read_back(tmp_path(cases[i].file), cases[i].root);
+        CHECK_OK(orr_torch_save_tensor(t, in_dir(cases[i].file)));
+        back = read_back(in_dir(cases[i].file), cases[i].root);
         orr_tensor_free(back);
     }
     orr_tensor_free(t);
@@ -306,7 +282,7 @@ static void test_torch_load(void) {
              "'", python);
     size_t len = strlen(script);
     for (int i = 0; i < N_SAMPLES; i++) len += (size_t)snprintf(script + len, sizeof script - len, " %s",
-                                                                  tmp_path(samples[i].file));
+                                                                  in_dir(samples[i].file));
     CHECK(len < sizeof script);
     CHECK(system(script) == 0);
     for (int i = 0; i < N_SAMPLES; i++) {
@@ -316,14 +292,14 @@ static void test_torch_load(void) {
         int stem = (int)strlen(s->file) - 3;
         snprintf(file, sizeof file, "%.*s_torch.pt", stem, s->file);
         snprintf(prefix, sizeof prefix, "%.*s_torch", stem, s->file);
-        orr_tensor *back = read_back(tmp_path(file), prefix);
+        orr_tensor *back = read_back(in_dir(file), prefix);
         CHECK(back && same_tensor(back, t));
         orr_tensor_free(back);
 
         snprintf(file, sizeof file, "%.*s_torcht.pt", stem, s->file);
         snprintf(prefix, sizeof prefix, "%.*s_torcht", stem, s->file);
         if (s->ndim > 1) CHECK_OK(orr_tensor_transpose(&expect_t, t, 0, -1));
-        back = read_back(tmp_path(file), prefix);
+        back = read_back(in_dir(file), prefix);
         CHECK(back && same_tensor(back, expect_t ? expect_t : t));
         orr_tensor_free(back);
         orr_tensor_free(expect_t);
@@ -333,38 +309,29 @@ static void test_torch_load(void) {
 
 /* ---- failures ------------------------------------------------------------ */
 
-static int leftovers(void) {
-    DIR *dir = opendir(tmp_dir);
-    int n = 0;
-    for (struct dirent *e; dir && (e = readdir(dir));)
-        if (strstr(e->d_name, ".tmp.")) n++;
-    if (dir) closedir(dir);
-    return n;
-}
-
 static void test_errors(void) {
     int64_t shape[1] = {3};
     orr_tensor *t = NULL;
     CHECK_OK(orr_tensor_zeros(&t, ORR_F32, 1, shape));
-    CHECK_FAILS(orr_torch_save_tensor(NULL, tmp_path("x.pt")), ORR_ERR_ARGUMENT, "torch_save: t is NULL");
+    CHECK_FAILS(orr_torch_save_tensor(NULL, in_dir("x.pt")), ORR_ERR_ARGUMENT, "torch_save: t is NULL");
     CHECK_FAILS(orr_torch_save_tensor(t, NULL), ORR_ERR_ARGUMENT, "torch_save: path is NULL");
     CHECK_FAILS(orr_torch_save_tensor(t, ""), ORR_ERR_ARGUMENT, "torch_save: path is empty");
-    CHECK(!file_exists(tmp_path("x.pt")));
+    CHECK(!file_exists(in_dir("x.pt")));
 
     /* No directory to create the temporary file in: nothing appears. */
-    const char *nowhere = tmp_path("no/such/dir/w.pt");
+    const char *nowhere = in_dir("no/such/dir/w.pt");
     CHECK_FAILS(orr_torch_save_tensor(t, nowhere), ORR_ERR_IO, "cannot create");
     CHECK(!file_exists(nowhere));
 
     /* A directory in the way of the rename: the temporary file goes. */
-    const char *dir = tmp_path("taken.pt");
-    CHECK(mkdir(dir, 0755) == 0);
-    CHECK_FAILS(orr_torch_save_tensor(t, dir), ORR_ERR_IO, "cannot rename");
-    rmdir(dir);
-    CHECK(leftovers() == 0);
+    const char *taken = in_dir("taken.pt");
+    CHECK(mkdir(taken, 0755) == 0);
+    CHECK_FAILS(orr_torch_save_tensor(t, taken), ORR_ERR_IO, "cannot rename");
+    rmdir(taken);
+    CHECK(count_temporaries(dir) == 0);
 
     /* Saving over an existing file replaces it whole. */
-    const char *path = tmp_path("again.pt");
+    const char *path = in_dir("again.pt");
     CHECK_OK(orr_torch_save_tensor(t, path));
     int64_t shape2[2] = {2, 2};
     orr_tensor *t2 = test_tensor_filled(ORR_F32, 2, shape2, 3, 1.0f), *back;
@@ -374,20 +341,11 @@ static void test_errors(void) {
     orr_tensor_free(back);
     orr_tensor_free(t2);
     orr_tensor_free(t);
-    CHECK(leftovers() == 0);
-}
-
-static void remove_tmp_dir(void) {
-    DIR *dir = opendir(tmp_dir);
-    for (struct dirent *e; dir && (e = readdir(dir));)
-        if (e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))) unlink(tmp_path(e->d_name));
-    if (dir) closedir(dir);
-    rmdir(tmp_dir);
+    CHECK(count_temporaries(dir) == 0);
 }
 
 int main(void) {
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/orr_torch_save_XXXXXX");
-    if (!mkdtemp(tmp_dir)) {
+    if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;
     }
@@ -397,6 +355,6 @@ int main(void) {
     test_archive_names();
     test_torch_load();
     test_errors();
-    remove_tmp_dir();
+    remove_all(dir);
     return test_finish("test_torch_save");
 }
