@@ -292,14 +292,12 @@ local function weight_of(c, T, H, W)
     if control.is_map(w) then return control.render(w, T, H, W, c.kind) end
   end
   if type(w) == "string" then
-    local ckpt = ffi.new("orr_checkpoint*[1]")
-    check(C.orr_ckpt_open(w, ckpt), 3)
-    local out = ffi.new("orr_tensor*[1]")
-    local status = C.orr_ckpt_count(ckpt[0]) == 1 and C.orr_ckpt_get(ckpt[0], C.orr_ckpt_name(ckpt[0], 0), out)
-    C.orr_ckpt_close(ckpt[0])
-    if not status then fail("'%s'.weight: %s holds more than one tensor; a weight map is one [T,H,W]", c.kind, w) end
-    check(status, 3)
-    w = tensor.adopt(out[0])
+    local tensors, names = models.checkpoint(w), {}
+    for name in pairs(tensors) do names[#names + 1] = name end
+    if #names ~= 1 then
+      fail("'%s'.weight: %s holds %d tensors; a weight map is one [T,H,W]", c.kind, w, #names)
+    end
+    w = tensors[names[1]]
   end
   if not tensor.is_tensor(w) then
     fail("'%s'.weight must be a number, a map (orrery.control), a tensor or a .pt file, got %s", c.kind,
